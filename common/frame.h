@@ -1,0 +1,83 @@
+/* Wire framing shared by every vmjob peer: the SPANK plugin and vmexec talking
+ * to hvd over its Unix socket, and hvd talking to the in-guest agent over the
+ * virtio-serial channel. One format, one parser (fuzzed: the guest is hostile).
+ *
+ * A frame is a 12-byte little-endian header followed by `len` payload bytes:
+ *   u32 len | u16 type | u16 flags | u32 stream
+ * `stream` names one command (exec session) on a multiplexed connection; 0 is
+ * the connection itself. Payloads of control messages are kv-encoded (kv.h);
+ * STDIN/STDOUT/STDERR carry raw bytes and a zero-length one means EOF. */
+#ifndef VJ_FRAME_H
+#define VJ_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VJ_FRAME_HDR 12u
+#define VJ_FRAME_MAX (1u << 20) /* largest payload accepted from anyone */
+#define VJ_IO_CHUNK 32768u      /* data frames are split at this size */
+
+enum vj_type {
+	/* agent <-> host, per exec stream */
+	VJ_HELLO = 1,   /* agent->host on connect: kv version, kernel, [error] */
+	VJ_EXEC = 2,    /* start a command: kv uid gid groups cwd pty rows cols
+	                   arg* env* [script] [tmpdir] */
+	VJ_STARTED = 3, /* kv pid */
+	VJ_STDIN = 4,
+	VJ_STDOUT = 5,
+	VJ_STDERR = 6,
+	VJ_SIGNAL = 7,  /* kv sig: deliver to the command's process group */
+	VJ_WINSIZE = 8, /* kv rows cols */
+	VJ_EXIT = 9,    /* kv status=N (exited) or signal=N (killed), core=0/1 */
+	VJ_ERROR = 10,  /* kv msg: the request failed; ends the stream */
+
+	/* requests to hvd, on stream 0 of a client connection */
+	VJ_REQ_CREATE = 32,  /* kv job uid gid cpus mem_mb image [cores] [scratch_mb] */
+	VJ_REQ_DESTROY = 33, /* kv job */
+	VJ_REQ_LIST = 34,    /* no payload */
+	VJ_REQ_EXEC = 35,    /* kv job + the VJ_EXEC fields; the connection then
+	                        relays that one stream until VJ_EXIT/VJ_ERROR */
+	VJ_REQ_STATUS = 36,  /* kv job */
+	VJ_REPLY_OK = 48,    /* kv depends on the request */
+	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
+};
+
+struct vj_frame {
+	uint32_t len;
+	uint16_t type;
+	uint16_t flags;
+	uint32_t stream;
+	uint8_t *payload; /* len bytes, plus a NUL after them for convenience */
+};
+
+/* Parse a frame from buf[0..n). Returns >0 = bytes consumed (frame filled, the
+ * payload points INTO buf), 0 = need more bytes, -1 = malformed (len too big). */
+long vj_frame_parse(const uint8_t *buf, size_t n, struct vj_frame *f, uint32_t max);
+
+/* Write one whole frame (handles EINTR and short writes). 0 or -errno. */
+int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len);
+
+/* Incremental reader for non-blocking or blocking fds. */
+struct vj_reader {
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t max;
+};
+void vj_reader_init(struct vj_reader *r, uint32_t max);
+void vj_reader_free(struct vj_reader *r);
+/* read() once into the buffer: >0 bytes read, 0 EOF, -errno on error
+ * (-EAGAIN for a non-blocking fd with nothing to read). */
+long vj_reader_fill(struct vj_reader *r, int fd);
+/* Pop the next complete frame into f; its payload is a malloc'd copy the
+ * caller frees. 1 = frame, 0 = need more, -1 = malformed stream. */
+int vj_reader_next(struct vj_reader *r, struct vj_frame *f);
+/* Blocking convenience: read until one frame arrives. 1 frame, 0 EOF, -errno
+ * (-EPROTO malformed, -ETIMEDOUT after timeout_ms if >= 0). */
+int vj_frame_read(int fd, struct vj_reader *r, struct vj_frame *f, int timeout_ms);
+
+/* I/O helpers: all-or-error, EINTR-safe. 0 or -errno. */
+int vj_write_all(int fd, const void *buf, size_t len);
+
+const char *vj_type_name(uint16_t type);
+
+#endif
