@@ -20,7 +20,7 @@ DESTDIR     ?=
 B := build
 CC ?= cc
 CFLAGS ?= -O2 -g
-WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+WARN := -Wall -Wextra -Werror
 SANITIZE ?=
 VJ_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -Icommon $(SANITIZE) \
 	-DVJ_SYSCONFDIR='"$(SYSCONFDIR)"' -DVJ_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
