@@ -1,0 +1,76 @@
+#!/bin/bash
+# Bring up the built-in local cluster on this host: munge, slurmctld, slurmd,
+# virtlogd + libvirtd, a loopback HTTP image repository and hvd, plus two
+# ordinary test users. Expects vmjob to be installed (make install) and the
+# image built (make images). Safe to run twice: running daemons are kept,
+# except hvd and slurmd, which are restarted so that a fresh install is used.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "run as root (it starts system daemons)"
+PREFIX=${PREFIX:-/usr/local}
+
+# --- users: two ordinary users; alice also in a supplementary group
+getent group vmjob-lab >/dev/null || groupadd -g 5100 vmjob-lab
+for u in vmjob-alice:5001 vmjob-bob:5002; do
+	name=${u%%:*} uid=${u##*:}
+	id "$name" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$name"
+done
+id -nG vmjob-alice | grep -qw vmjob-lab || usermod -aG vmjob-lab vmjob-alice
+
+# --- munge
+install -d -o munge -g munge -m 0755 /run/munge
+[ -s /etc/munge/munge.key ] || { mungekey -c -f -k /etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0400 /etc/munge/munge.key; }
+if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+	pkill -x munged 2>/dev/null || true
+	runuser -u munge -- /usr/sbin/munged
+	wait_for "munge credentials" 10 bash -c 'munge -n | unmunge >/dev/null'
+fi
+
+# --- libvirt
+pgrep -x virtlogd >/dev/null || virtlogd -d
+pgrep -x libvirtd >/dev/null || libvirtd -d
+wait_for "libvirtd" 20 virsh -c qemu:///system version
+
+# --- image repository on loopback
+[ -s "$top/build/images/catalogue.conf" ] || die "no image: run 'make images' first"
+install -d /srv/vmjob/repo
+cp -u "$top"/build/images/catalogue.conf "$top"/build/images/minimal-* /srv/vmjob/repo/
+if ! curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf 2>/dev/null; then
+	busybox httpd -p 127.0.0.1:8642 -h /srv/vmjob/repo
+	wait_for "image repository on 127.0.0.1:8642" 10 curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf
+fi
+
+# --- hvd
+install -d /etc/vmjob
+put_generated "$here/hvd.conf" /etc/vmjob/hvd.conf
+stop_daemon hvd
+"$PREFIX/sbin/hvd" -c /etc/vmjob/hvd.conf
+wait_for "hvd socket" 20 test -S /run/vmjob/hvd.sock
+
+# --- slurm
+host=$(hostname -s)
+nodeline=$(slurmd -C | head -1 | sed 's/ *$//')
+install -d /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/slurm
+sed -e "s/@HOST@/$host/g" -e "s|@NODELINE@|$nodeline|" "$here/slurm.conf.in" > /tmp/vmjob-slurm.conf.$$
+put_generated /tmp/vmjob-slurm.conf.$$ /etc/slurm/slurm.conf
+rm -f /tmp/vmjob-slurm.conf.$$
+put_generated "$here/cgroup.conf" /etc/slurm/cgroup.conf
+install -d /etc/slurm/plugstack.conf.d
+[ -f /etc/slurm/plugstack.conf ] || echo 'include /etc/slurm/plugstack.conf.d/*.conf' > /etc/slurm/plugstack.conf
+echo "required $PREFIX/lib/slurm/vmjob.so" > /etc/slurm/plugstack.conf.d/vmjob.conf
+
+if pgrep -x slurmctld >/dev/null; then
+	scontrol reconfigure
+else
+	slurmctld
+fi
+wait_for "slurmctld" 30 scontrol ping
+# slurmd learns the plugin's prolog/epilog callbacks only when it starts.
+stop_daemon slurmd
+slurmd
+wait_for "node $host idle" 60 bash -c "sinfo -h -n '$host' -o %T | grep -qE '^(idle|mixed|allocated)'"
+scontrol update nodename="$host" state=resume 2>/dev/null || true
+echo "vmjob: local cluster is up (node $host, hvd on /run/vmjob/hvd.sock, images at http://127.0.0.1:8642/)"

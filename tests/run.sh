@@ -1,0 +1,26 @@
+#!/bin/bash
+# Run every vmjob test: C unit tests, then the end-to-end suite on the local
+# cluster (tests/e2e/*.sh, each run as ordinary users). Prints one result line
+# per test and a final "N passed, N failed" line; exits non-zero on any failure.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top"
+pass=0 fail=0 failed=()
+record() { # NAME RC
+	if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"; else fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1"; fi
+}
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	"$t"; record "unit/$(basename "$t")" $?
+done
+only=${VMJOB_TESTS:-}
+for t in tests/e2e/[0-9]*.sh; do
+	name=$(basename "$t" .sh)
+	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
+	echo "--- $name"
+	timeout 600 bash "$t"; record "e2e/$name" $?
+done
+[ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
