@@ -1,0 +1,30 @@
+#!/bin/bash
+# The main job: an ordinary user submits a batch job with --vm-image on the
+# local cluster, and we print what it printed: it ran in a guest.
+set -euo pipefail
+user=vmjob-alice
+dir=/tmp/vmjob-demo
+install -d -o "$user" -g "$user" "$dir"
+rm -f "$dir"/demo-*.out
+cd "$dir"
+cat > "$dir/job.sh" <<'JOB'
+#!/bin/sh
+#SBATCH --vm-image=minimal
+#SBATCH --job-name=vmjob-demo
+echo "hello from $(hostname), kernel $(uname -r), uid $(id -u)"
+echo "host node: $SLURMD_NODENAME, cpus: $(nproc), memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+echo "guest cmdline: $(cat /proc/cmdline)"
+JOB
+chown "$user:" "$dir/job.sh"
+echo "vmjob demo: sbatch --vm-image=minimal job.sh as $user (host kernel $(uname -r))"
+job=$(runuser -u "$user" -- sbatch --parsable -o "$dir/demo-%j.out" "$dir/job.sh")
+echo "vmjob demo: submitted job $job, waiting for it"
+for _ in $(seq 1 300); do
+	st=$(scontrol show job "$job" -o | grep -oE 'JobState=[A-Z_]+' | cut -d= -f2)
+	case "$st" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) break ;; esac
+	sleep 1
+done
+sleep 1
+echo "vmjob demo: job $job $st; its output:"
+cat "$dir/demo-$job.out"
+[ "$st" = COMPLETED ]
