@@ -24,3 +24,19 @@ check: cluster-up
 
 demo: cluster-up
 	tests/demo.sh
+
+# Fuzzers (libFuzzer, clang). `make fuzz` runs each for FUZZ_SECONDS (a
+# bounded run is part of make check); `make fuzz FUZZ_SECONDS=3600` for long runs.
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS := $(B)/fuzz/fuzz_wire
+
+$(B)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon $(FUZZ_FLAGS) -o $@ $^
+
+.PHONY: fuzzers fuzz
+fuzzers: $(FUZZERS)
+fuzz: $(FUZZERS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)

@@ -14,6 +14,8 @@ for t in build/tests/test_*; do
 	[ -x "$t" ] || continue
 	"$t"; record "unit/$(basename "$t")" $?
 done
+# Bounded fuzzing of every parser that faces hostile input.
+make -s fuzz FUZZ_SECONDS=${VMJOB_FUZZ_SECONDS:-20}; record fuzz/bounded $?
 only=${VMJOB_TESTS:-}
 for t in tests/e2e/[0-9]*.sh; do
 	name=$(basename "$t" .sh)
