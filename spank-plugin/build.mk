@@ -1,0 +1,33 @@
+# spank-plugin/: the SPANK plugin vmjob.so and the task-side program vmexec.
+# task/ holds vmexec's sources (built as build/spank-plugin/vmexec).
+# hvdclient.c (connect + one request/one reply to hvd) is linked into both.
+
+SPANK_PLUGIN_SRCS := $(addprefix spank-plugin/,plugin.c options.c args.c local.c remote.c \
+	epilog.c cpulist.c hvdclient.c)
+SPANK_PLUGIN_OBJS := $(SPANK_PLUGIN_SRCS:%.c=$(B)/%.o)
+VMEXEC_SRCS := $(addprefix spank-plugin/task/,main.c request.c relay.c tty.c exitstatus.c) \
+	spank-plugin/hvdclient.c
+VMEXEC_OBJS := $(VMEXEC_SRCS:%.c=$(B)/%.o)
+
+VMJOB_SO := $(B)/spank-plugin/vmjob.so
+VMEXEC := $(B)/spank-plugin/vmexec
+
+EXTRA_CFLAGS_spank-plugin/task/ := -Ispank-plugin
+
+# Slurm's symbols (slurm_error, spank_*) resolve from the loading process.
+$(VMJOB_SO): $(SPANK_PLUGIN_OBJS) $(LIBCOMMON) spank-plugin/vmjob.map
+	$(CC) -shared $(VJ_LDFLAGS) $(LDFLAGS) -Wl,--version-script=spank-plugin/vmjob.map \
+		-o $@ $(SPANK_PLUGIN_OBJS) $(LIBCOMMON)
+
+$(VMEXEC): $(VMEXEC_OBJS) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(VMEXEC_OBJS) $(LIBCOMMON)
+
+.PHONY: spank-plugin install-spank
+spank-plugin: $(VMJOB_SO) $(VMEXEC)
+all: spank-plugin
+
+install: install-spank
+install-spank: $(VMJOB_SO) $(VMEXEC)
+	install -d $(DESTDIR)$(SPANKDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(VMJOB_SO) $(DESTDIR)$(SPANKDIR)/vmjob.so
+	install -m 0755 $(VMEXEC) $(DESTDIR)$(LIBEXECDIR)/vmexec

@@ -1,0 +1,32 @@
+/* Talking to hvd over its Unix socket: shared by the SPANK plugin (CREATE,
+ * DESTROY as root in slurmstepd / the epilog) and vmexec (REQ_EXEC as the
+ * job's user). Framing and kv coding are common/'s; this only adds the
+ * connect, the one-request-one-reply exchange and the error wording users see. */
+#ifndef VMJOB_HVDCLIENT_H
+#define VMJOB_HVDCLIENT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "frame.h"
+#include "kv.h"
+
+/* err->code after a failed call, so callers can tell "hvd is not there"
+ * (e.g. the epilog of a job that never had a VM) from "hvd said no". */
+#define VJ_HVD_UNREACHABLE 0x10001 /* socket missing, refused, or hvd hung up */
+#define VJ_HVD_REFUSED 0x10002     /* hvd answered ERR: msg is its own line */
+
+/* Connect to hvd's socket (close-on-exec). fd, or -1 with err set. */
+int vj_hvd_connect(const char *path, struct vj_err *err);
+
+/* Send one request on stream 0 and wait up to timeout_ms (-1: forever) for
+ * the reply. OK: 0, *reply holds the frame (payload malloc'd, caller frees).
+ * ERR: -1, err carries hvd's message verbatim. */
+int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
+		   struct vj_frame *reply, struct vj_err *err);
+
+/* connect + request + close. */
+int vj_hvd_call(const char *path, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
+		struct vj_frame *reply, struct vj_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* Make Slurm see what the guest command did: the same exit status, or death
+ * by the same signal (so sacct and srun report e.g. "Killed by signal 9"). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "vmexec.h"
+
+static bool dumps_core(int sig)
+{
+	switch (sig) {
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
+	case SIGFPE: case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void vmexec_finish(const struct vmexec_outcome *out)
+{
+	vmexec_tty_restore();
+	switch (out->how) {
+	case VMEXEC_EXITED:
+		exit(out->status);
+	case VMEXEC_FAILED:
+		dprintf(STDERR_FILENO, "vmjob: error: %s\n", out->err.msg);
+		exit(out->status);
+	case VMEXEC_SIGNALED:
+		break;
+	}
+	int sig = out->sig;
+	if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
+		if (sig == SIGKILL)
+			raise(SIGKILL);
+		exit(128 + (sig > 0 ? sig : 0));
+	}
+	/* The guest already dumped its core where it ran; a host core of
+	 * vmexec would only mislead. */
+	if (dumps_core(sig)) {
+		struct rlimit rl = {0, 0};
+		setrlimit(RLIMIT_CORE, &rl);
+	}
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	/* Signals whose default is to be ignored (SIGCHLD, SIGWINCH, ...)
+	 * return here: fall back to the shell's convention. */
+	exit(128 + sig);
+}

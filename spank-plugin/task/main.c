@@ -1,0 +1,77 @@
+/* vmexec ARGS...: run the task's command (VMJOB_ARGV0 + ARGS) in the VM of
+ * job VMJOB_JOBID through hvd at VMJOB_SOCKET. Set up by the SPANK plugin in
+ * task_init; not meant to be run by hand. Any failure of ours is one
+ * `vmjob: error:` line and exit status 1 (127 when the command is missing). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "frame.h"
+#include "hvdclient.h"
+#include "vmexec.h"
+
+static __attribute__((noreturn)) void die(const struct vj_err *err)
+{
+	struct vmexec_outcome out = {.how = VMEXEC_FAILED, .status = 1, .err = *err};
+	vmexec_finish(&out);
+}
+
+static const char *need_env(const char *name, struct vj_err *err)
+{
+	const char *v = getenv(name);
+	if (!v || !*v) {
+		vj_err_set(err, EINVAL, "%s is not set: vmexec runs only as a task of a --vm-image job",
+			   name);
+		die(err);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	struct vj_err err = {0};
+	(void)argc;
+
+	struct vmexec_req rq = {
+		.jobid = need_env("VMJOB_JOBID", &err),
+		.argv0 = need_env("VMJOB_ARGV0", &err),
+		.args = argv + 1,
+	};
+	const char *sockpath = need_env("VMJOB_SOCKET", &err);
+	const char *script = getenv("VMJOB_SCRIPT");
+	rq.script = script && !strcmp(script, "1");
+	rq.pty = isatty(STDIN_FILENO);
+	if (rq.pty && !vmexec_tty_size(STDIN_FILENO, &rq.rows, &rq.cols)) {
+		rq.rows = 24;
+		rq.cols = 80;
+	}
+
+	/* Before anything slow: a SIGTERM from scancel must be forwarded, not
+	 * kill us while the guest command starts. */
+	cleanup_close int sfd = vmexec_signals_block(&err);
+	if (sfd < 0)
+		die(&err);
+
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	if (vmexec_build_request(&rq, &kv, &err) < 0)
+		die(&err);
+
+	cleanup_close int sock = vj_hvd_connect(sockpath, &err);
+	if (sock < 0)
+		die(&err);
+	int rc = vj_frame_write(sock, VJ_REQ_EXEC, 0, kv.data, kv.len);
+	vj_kv_free(&kv);
+	if (rc < 0) {
+		vj_err_sys(&err, -rc, "sending the command to hvd");
+		die(&err);
+	}
+
+	if (rq.pty && vmexec_tty_raw(STDIN_FILENO, &err) < 0)
+		die(&err);
+
+	struct vmexec_outcome out;
+	vmexec_relay(sock, sfd, rq.pty, &out);
+	vmexec_finish(&out);
+}

@@ -1,0 +1,52 @@
+/* State and entry points shared by the files of the SPANK plugin. Each file
+ * does one job: plugin.c dispatches on the SPANK context, options.c owns the
+ * user options, args.c the plugstack.conf arguments, local.c the
+ * sbatch/salloc/srun side, remote.c slurmstepd, epilog.c the job epilog. */
+#ifndef VMJOB_PLUGIN_H
+#define VMJOB_PLUGIN_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <slurm/spank.h>
+#include <sys/un.h>
+
+#include "err.h"
+
+#define VMJOB_IMAGE_MAX 64
+
+/* Site configuration from the plugstack.conf line. */
+struct vmjob_conf {
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char vmexec[PATH_MAX];
+};
+
+/* What the user asked for with --vm-image / --vm-timing. */
+struct vmjob_opts {
+	char image[VMJOB_IMAGE_MAX + 1]; /* "" = not a VM job */
+	bool timing;
+};
+
+extern struct vmjob_conf vmjob_conf;
+extern struct vmjob_opts vmjob_opts;
+
+/* args.c: parse `key=value` plugstack arguments into conf (defaults first). */
+int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *err);
+
+/* options.c */
+int vmjob_options_register(spank_t sp, struct vj_err *err);
+bool vmjob_image_name_valid(const char *name);
+
+/* cpulist.c: number of ids in a Slurm list like "0-3,8,10-11"; -1 if malformed. */
+long vmjob_cpulist_count(const char *list);
+
+/* local.c: sbatch, salloc, srun. */
+int vmjob_local_init_post_opt(spank_t sp);
+
+/* remote.c: slurmstepd. */
+int vmjob_remote_init_post_opt(spank_t sp);
+int vmjob_remote_task_init(spank_t sp);
+
+/* epilog.c: `slurmstepd spank epilog`. */
+int vmjob_job_epilog(spank_t sp);
+
+#endif
