@@ -1,0 +1,118 @@
+/* vmagent: the in-guest agent. It owns one virtio-serial port (named
+ * org.vmjob.agent), speaks the agent channel of docs/internals.md over it and
+ * runs many commands at once from a single poll loop. Everything the host
+ * sends is validated before use; nothing a child does can stall the loop. */
+#ifndef VMAGENT_H
+#define VMAGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "frame.h"
+
+#define AG_PORT_NAME "org.vmjob.agent"
+#define AG_MAX_SESSIONS 256
+/* Host data queued for a child that is not reading its stdin. Past this we
+ * stop reading the port (lossless back-pressure) until the child drains it,
+ * exits, or its stream ends. */
+#define AG_STDIN_CAP (1u << 20)
+/* EXIT waits this long after the reap for stdout/stderr to reach EOF, so a
+ * background process keeping them open cannot hold the stream forever. */
+#define AG_EXIT_GRACE_MS 2000
+#define AG_SCRIPT_DIR "/run/vmagent"
+
+long long ag_now_ms(void);
+void ag_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- port.c: find, open and watch the virtio-serial port ---- */
+struct port {
+	int fd;          /* -1 while the device is not open */
+	bool connected;  /* host side has the socket open (no POLLHUP) */
+	char path[64];
+	struct vj_reader rd;
+};
+void port_init(struct port *p);
+/* Open the device if needed and refresh `connected`. Returns true when the
+ * host just became connected (the caller greets it with HELLO). */
+bool port_refresh(struct port *p);
+/* The host went away or the device failed: forget partial input; the fd is
+ * closed too if it is broken, so the next refresh reopens it. */
+void port_lost(struct port *p, bool reopen);
+/* Send one frame; a failure marks the port lost (the data has nowhere to go). */
+int port_send(struct port *p, uint16_t type, uint32_t stream, const void *payload, size_t len);
+
+/* ---- ioq.c: a byte queue for a child's stdin ---- */
+struct ioq {
+	uint8_t *buf;
+	size_t off, len, cap; /* pending bytes are buf[off .. off+len) */
+};
+int ioq_push(struct ioq *q, const void *data, size_t n);
+/* Write what the fd takes without blocking: 0, or -errno on a real error. */
+int ioq_flush(struct ioq *q, int fd);
+void ioq_free(struct ioq *q);
+
+/* ---- spawn.c: start one command with an identity, on pipes or a pty ---- */
+struct spawn_req {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	const char *cwd;
+	const char *path; /* file to execute (argv[0] or the private script) */
+	char **argv;
+	char **envp;
+	bool pty;
+	unsigned rows, cols;
+};
+struct spawn_res {
+	pid_t pid;
+	int in, out, err; /* parent ends; with a pty in == out == the master, err = -1 */
+};
+int spawn_command(const struct spawn_req *rq, struct spawn_res *rs, struct vj_err *err);
+
+/* ---- session.c: one running command per stream ---- */
+struct session {
+	uint32_t stream;
+	pid_t pid;
+	bool pty;
+	int in, out, err;      /* -1 once closed; pty: in == out */
+	struct ioq inq;
+	bool in_eof;           /* host sent STDIN EOF: close once the queue drains */
+	bool reaped;
+	int wstatus;
+	long long reaped_at;
+	char script[128];      /* private script file to remove at the end, or "" */
+};
+
+struct agent {
+	struct port port;
+	struct session *sess[AG_MAX_SESSIONS];
+	size_t nsess;
+	int sigfd;
+};
+
+struct session *session_find(struct agent *ag, uint32_t stream);
+struct session *session_by_pid(struct agent *ag, pid_t pid);
+int session_add(struct agent *ag, struct session *s, struct vj_err *err);
+/* Pump a session's fds after poll; revents per fd role. */
+void session_io(struct agent *ag, struct session *s, int fd, short revents);
+/* Queue host STDIN data for the child; n == 0 is EOF. */
+void session_stdin(struct session *s, const uint8_t *data, size_t n);
+/* Send EXIT and drop sessions that are finished; returns the poll timeout
+ * (ms, -1 = none) needed to honour AG_EXIT_GRACE_MS. */
+int session_finish_ready(struct agent *ag);
+/* true if some child's stdin queue is over AG_STDIN_CAP */
+bool session_backlogged(const struct agent *ag);
+
+/* ---- exec.c: validate an EXEC request and start its session ---- */
+void exec_start(struct agent *ag, const struct vj_frame *f);
+
+/* ---- dispatch.c: act on one frame from the host ---- */
+void dispatch_frame(struct agent *ag, const struct vj_frame *f);
+void send_hello(struct agent *ag);
+void send_error(struct agent *ag, uint32_t stream, const char *msg);
+
+#endif

@@ -1,0 +1,173 @@
+#!/bin/sh
+# Build the "minimal" vmjob worker image from Debian packages only:
+#   Debian 12's kernel, an initrd (busybox-static + virtio/ext4/fuse modules),
+#   and an ext4 root image (busybox userland + vmagent), plus catalogue.conf.
+# No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
+# network use is apt-get download from the configured Debian mirror.
+# Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
+# when its inputs change (a stamp holds the hash of its inputs).
+#
+# usage: images/build.sh VMAGENT_BINARY OUTDIR
+set -eu
+
+AGENT=$(realpath "$1")
+OUT=$(realpath -m "$2")
+SRC=$(cd "$(dirname "$0")" && pwd)
+CACHE=$OUT/cache
+ROOT_MB=${VMJOB_ROOT_MB:-48}
+# Drivers the initrd loads (dependencies are added by modprobe --show-depends).
+# crc32c_generic: ext4's metadata checksums; TCG CPUs lack SSE4.2 for crc32c-intel.
+INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse"
+ROOT_MODULES="fuse"
+# Pulled in as ext4's crc32c soft dependency but needs SSE4.2, which TCG's
+# default CPU lacks (insmod fails noisily); crc32c_generic does the work.
+MODULES_SKIP="crc32c-intel"
+
+say() { echo "images: $*" >&2; }
+die() { echo "images: error: $*" >&2; exit 1; }
+for tool in apt-get dpkg-deb depmod modprobe mkfs.ext4 cpio gzip sha256sum; do
+	command -v "$tool" >/dev/null || die "$tool not found (apt-get install kmod e2fsprogs cpio apt)"
+done
+mkdir -p "$CACHE/deb"
+# Staging trees live outside build/ (they hold etc/init.d, see extract()).
+STAGE=$(mktemp -d "${TMPDIR:-/tmp}/vmjob-images.XXXXXX")
+trap 'rm -rf "$STAGE"' EXIT
+
+# ---- downloads (cached; apt is asked only when the cache lacks a package) ----
+fetch() { # fetch PKG -> prints the cached .deb path
+	deb=$(ls "$CACHE/deb/$1"_*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ]; then
+		say "downloading $1"
+		(cd "$CACHE/deb" && apt-get download "$1" >/dev/null 2>&1) ||
+			{ apt-get update >/dev/null 2>&1 || true
+			  (cd "$CACHE/deb" && apt-get download "$1" >/dev/null 2>&1); } ||
+			die "apt-get download $1 failed"
+		deb=$(ls "$CACHE/deb/$1"_*.deb | head -n1)
+	fi
+	echo "$deb"
+}
+meta=$(fetch linux-image-amd64)
+kpkg=$(dpkg-deb -f "$meta" Depends | tr ',|' '\n\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*-amd64\).*/\1/p' | head -n1)
+[ -n "$kpkg" ] || die "cannot find the kernel package behind $meta"
+kdeb=$(fetch "$kpkg")
+bbdeb=$(fetch busybox-static)
+KVER=${kpkg#linux-image-}
+
+extract() { # extract DEB DIR: unpack once per .deb
+	if [ "$(cat "$2.stamp" 2>/dev/null)" != "$(basename "$1")" ]; then
+		rm -rf "$2" && mkdir -p "$2" && dpkg-deb -x "$1" "$2"
+		# The top Makefile -includes every *.d under build/ as a dependency
+		# file; packaged hook folders (postinst.d, conf-hooks.d) would break it.
+		find "$2" -name '*.d' -prune -exec rm -rf {} +
+		basename "$1" > "$2.stamp"
+	fi
+}
+extract "$kdeb" "$CACHE/kernel"
+extract "$bbdeb" "$CACHE/busybox"
+KDIR=$CACHE/kernel
+BUSYBOX=$CACHE/busybox/bin/busybox
+[ -x "$BUSYBOX" ] || die "busybox missing in $bbdeb"
+# Debian ships no modules.dep; make one for this kernel tree.
+[ -s "$KDIR/lib/modules/$KVER/modules.dep" ] || depmod -b "$KDIR" "$KVER"
+
+# modules in load order, as paths relative to lib/modules/KVER
+module_order() {
+	for m in "$@"; do
+		modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" || die "module $m not found"
+	done | sed -n "s|^insmod $KDIR/lib/modules/$KVER/||p" | awk '!seen[$0]++' | sed 's/ *$//' |
+		grep -v "$MODULES_SKIP"
+}
+
+inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
+uptodate() { [ -f "$1" ] && [ "$(cat "$1.inputs" 2>/dev/null)" = "$2" ]; }
+
+# busybox tree: the binary plus a link per applet, under $1
+install_busybox() {
+	mkdir -p "$1/bin" "$1/sbin" "$1/usr/bin" "$1/usr/sbin"
+	cp "$BUSYBOX" "$1/bin/busybox"
+	"$BUSYBOX" --list-full | while read -r app; do
+		[ -e "$1/$app" ] || ln -s /bin/busybox "$1/$app"
+	done
+}
+
+# ---- kernel ----
+cp -p "$KDIR/boot/vmlinuz-$KVER" "$OUT/minimal-vmlinuz.new" && mv "$OUT/minimal-vmlinuz.new" "$OUT/minimal-vmlinuz"
+
+# ---- initrd ----
+mods=$(module_order $INITRD_MODULES)
+h=$(echo "$KVER $mods $(inputs_hash "$SRC/initrd/init" "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
+if ! uptodate "$OUT/minimal-initrd.img" "$h"; then
+	say "building initrd ($KVER)"
+	st=$STAGE/initrd-tree
+	rm -rf "$st" && mkdir -p "$st/proc" "$st/sys" "$st/dev" "$st/etc" "$st/newroot"
+	install_busybox "$st"
+	for m in $mods; do
+		mkdir -p "$st/lib/modules/$(dirname "$m")"
+		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$m"
+	done
+	echo "$mods" > "$st/etc/modules.load"
+	install -m 0755 "$SRC/initrd/init" "$st/init"
+	# Fixed mtimes and sorted names: the same inputs give the same initrd.
+	find "$st" -exec touch -h -d @0 {} +
+	(cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet) |
+		gzip -n -9 > "$OUT/minimal-initrd.img.new"
+	mv "$OUT/minimal-initrd.img.new" "$OUT/minimal-initrd.img"
+	echo "$h" > "$OUT/minimal-initrd.img.inputs"
+fi
+
+# ---- root image ----
+rmods=$(module_order $ROOT_MODULES)
+rootfiles=$(cd "$SRC/rootfs" && find . -type f | LC_ALL=C sort)
+h=$(echo "$KVER $rmods $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
+	$(inputs_hash "$AGENT" "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
+if ! uptodate "$OUT/minimal-root.img" "$h"; then
+	say "building root image (${ROOT_MB} MiB)"
+	st=$STAGE/root-tree
+	rm -rf "$st" && mkdir -p "$st"
+	install_busybox "$st"
+	for d in dev proc sys tmp run root etc/init.d lib/modules var/tmp home; do
+		mkdir -p "$st/$d"
+	done
+	chmod 1777 "$st/tmp" "$st/var/tmp"
+	chmod 0700 "$st/root"
+	cp -R "$SRC/rootfs/." "$st/"
+	ln -sf /bin/busybox "$st/sbin/init"
+	install -m 0755 "$AGENT" "$st/sbin/vmagent"
+	# Modules needed after boot (the filesystem gateway's FUSE client).
+	for m in $rmods; do
+		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
+		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$KVER/$m"
+	done
+	cp "$KDIR/lib/modules/$KVER/modules.order" "$KDIR/lib/modules/$KVER/modules.builtin" \
+		"$KDIR/lib/modules/$KVER/modules.builtin.modinfo" \
+		"$st/lib/modules/$KVER/"
+	depmod -b "$st" "$KVER"
+	rm -f "$OUT/minimal-root.img.new"
+	# Fixed UUID and hash seed so the same inputs give the same filesystem.
+	E2FSPROGS_FAKE_TIME=1 mkfs.ext4 -q -F -L vmjob-root -U 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6201 \
+		-E root_owner=0:0,hash_seed=4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6202 -T small -m 0 \
+		-d "$st" "$OUT/minimal-root.img.new" "${ROOT_MB}M" >/dev/null ||
+		die "mkfs.ext4 failed"
+	mv "$OUT/minimal-root.img.new" "$OUT/minimal-root.img"
+	echo "$h" > "$OUT/minimal-root.img.inputs"
+fi
+
+# ---- catalogue ----
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+cat > "$OUT/catalogue.conf.new" <<CAT
+# vmjob image catalogue (written by images/build.sh). File names are relative
+# to the catalogue's URL.
+[minimal]
+description = Debian 12 kernel, busybox userland, vmagent
+root = minimal-root.img
+root_sha256 = $(sha "$OUT/minimal-root.img")
+root_size = $(stat -c %s "$OUT/minimal-root.img")
+kernel = minimal-vmlinuz
+kernel_sha256 = $(sha "$OUT/minimal-vmlinuz")
+initrd = minimal-initrd.img
+initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
+cmdline = console=ttyS0 quiet
+min_mem_mb = 128
+CAT
+mv "$OUT/catalogue.conf.new" "$OUT/catalogue.conf"
+say "done: $OUT/catalogue.conf (kernel $KVER)"
