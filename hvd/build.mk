@@ -1,0 +1,28 @@
+# hvd (the hypervisor daemon) and hvctl (its admin CLI).
+HVD_SRCS := hvd/main.c hvd/config.c hvd/log.c hvd/server.c hvd/vmtable.c hvd/vmlife.c \
+	hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/imgcache.c hvd/disk.c hvd/spawn.c \
+	hvd/fsutil.c hvd/domain.c hvd/agentconn.c hvd/relay.c hvd/probe.c
+HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
+HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
+HVCTL_SRCS := hvd/hvctl.c
+HVCTL_OBJS := $(HVCTL_SRCS:%.c=$(B)/%.o)
+
+EXTRA_CFLAGS_hvd/ := $(shell pkg-config --cflags libvirt libcurl libcrypto 2>/dev/null) -pthread
+
+$(B)/hvd/hvd: $(HVD_OBJS) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(HVD_OBJS) $(LIBCOMMON) $(HVD_LIBS)
+
+$(B)/hvd/hvctl: $(HVCTL_OBJS) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(HVCTL_OBJS) $(LIBCOMMON)
+
+all: $(B)/hvd/hvd $(B)/hvd/hvctl
+
+.PHONY: install-hvd
+install: install-hvd
+install-hvd: $(B)/hvd/hvd $(B)/hvd/hvctl
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/vmjob
+	install -m 0755 $(B)/hvd/hvd $(DESTDIR)$(SBINDIR)/hvd
+	install -m 0755 $(B)/hvd/hvctl $(DESTDIR)$(BINDIR)/hvctl
+	@# The site's configuration is never overwritten.
+	test -e $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf || \
+		install -m 0644 etc/hvd.conf $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf

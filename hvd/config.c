@@ -1,0 +1,161 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void hv_config_defaults(struct hv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->socket, sizeof(c->socket), "%s", HV_DEFAULT_SOCKET);
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s", VJ_RUNSTATEDIR "/vmjob");
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", VJ_LOCALSTATEDIR "/lib/vmjob");
+	snprintf(c->cache_dir, sizeof(c->cache_dir), "%s", VJ_LOCALSTATEDIR "/cache/vmjob/images");
+	snprintf(c->pidfile, sizeof(c->pidfile), "%s", VJ_RUNSTATEDIR "/vmjob/hvd.pid");
+	snprintf(c->catalogue, sizeof(c->catalogue), "%s", "http://127.0.0.1:8642/catalogue.conf");
+	snprintf(c->libvirt_uri, sizeof(c->libvirt_uri), "%s", "qemu:///system");
+	snprintf(c->virt_type, sizeof(c->virt_type), "%s", "auto");
+	snprintf(c->qemu, sizeof(c->qemu), "%s", "qemu-system-x86_64");
+	c->boot_timeout = 60;
+	c->probe_timeout = 15;
+	c->default_scratch_mb = 1024;
+	c->log_level = LOG_INFO;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_str(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	if (strlen(v) >= dstsz)
+		return vj_err_set(err, ENAMETOOLONG, "value too long (limit %zu)", dstsz - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_path(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	if (v[0] != '/')
+		return vj_err_set(err, EINVAL, "'%s' is not an absolute path", v);
+	return set_str(dst, dstsz, v, err);
+}
+
+static int set_uint(uint64_t *dst, const char *v, uint64_t min, uint64_t max, struct vj_err *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max)
+		return vj_err_set(err, EINVAL, "'%s' is not a number in [%llu, %llu]", v,
+				  (unsigned long long)min, (unsigned long long)max);
+	*dst = n;
+	return 0;
+}
+
+static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_err *err)
+{
+	uint64_t n;
+	if (strcmp(k, "socket") == 0)
+		return set_path(c->socket, sizeof(c->socket), v, err);
+	if (strcmp(k, "run_dir") == 0)
+		return set_path(c->run_dir, sizeof(c->run_dir), v, err);
+	if (strcmp(k, "state_dir") == 0)
+		return set_path(c->state_dir, sizeof(c->state_dir), v, err);
+	if (strcmp(k, "cache_dir") == 0)
+		return set_path(c->cache_dir, sizeof(c->cache_dir), v, err);
+	if (strcmp(k, "pidfile") == 0)
+		return set_path(c->pidfile, sizeof(c->pidfile), v, err);
+	if (strcmp(k, "catalogue") == 0) {
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "file://", 7))
+			return vj_err_set(err, EINVAL, "'%s' is not an http://, https:// or file:// URL", v);
+		return set_str(c->catalogue, sizeof(c->catalogue), v, err);
+	}
+	if (strcmp(k, "libvirt_uri") == 0)
+		return set_str(c->libvirt_uri, sizeof(c->libvirt_uri), v, err);
+	if (strcmp(k, "qemu") == 0)
+		return set_str(c->qemu, sizeof(c->qemu), v, err);
+	if (strcmp(k, "virt_type") == 0) {
+		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "qemu"))
+			return vj_err_set(err, EINVAL, "'%s' is not one of auto, kvm, qemu", v);
+		return set_str(c->virt_type, sizeof(c->virt_type), v, err);
+	}
+	if (strcmp(k, "boot_timeout") == 0) {
+		if (set_uint(&n, v, 1, 3600, err))
+			return -1;
+		c->boot_timeout = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "probe_timeout") == 0) {
+		if (set_uint(&n, v, 1, 600, err))
+			return -1;
+		c->probe_timeout = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "default_scratch_mb") == 0)
+		return set_uint(&c->default_scratch_mb, v, 16, 16u << 20, err);
+	if (strcmp(k, "log_level") == 0) {
+		int l = hv_log_level_parse(v);
+		if (l < 0)
+			return vj_err_set(err, EINVAL, "'%s' is not one of error, warning, info, debug", v);
+		c->log_level = l;
+		return 0;
+	}
+	return -2; /* unknown: the caller names file and line */
+}
+
+int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struct vj_err *err)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return vj_err_sys(err, errno, "cannot open %s", path);
+	}
+	char buf[4096];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (fgets(buf, sizeof(buf), f)) {
+		lineno++;
+		if (!strchr(buf, '\n') && !feof(f)) {
+			rc = vj_err_set(err, EINVAL, "%s:%u: line too long", path, lineno);
+			break;
+		}
+		char *hash = strchr(buf, '#');
+		if (hash)
+			*hash = '\0';
+		char *line = trim(buf);
+		if (!*line)
+			continue;
+		char *eq = strchr(line, '=');
+		if (!eq) {
+			rc = vj_err_set(err, EINVAL, "%s:%u: expected 'key = value'", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		char *k = trim(line), *v = trim(eq + 1);
+		int src = set_key(c, k, v, err);
+		if (src == -2) {
+			rc = vj_err_set(err, EINVAL, "%s:%u: unknown key '%s'", path, lineno, k);
+			break;
+		}
+		if (src) {
+			rc = vj_err_prefix(err, "%s:%u: %s", path, lineno, k);
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = vj_err_sys(err, EIO, "cannot read %s", path);
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* hvd.conf: `key = value` lines, `#` comments. Parsed in one place; every
+ * other part reads the resulting struct. */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#ifndef VJ_SYSCONFDIR
+#define VJ_SYSCONFDIR "/etc"
+#endif
+#ifndef VJ_LOCALSTATEDIR
+#define VJ_LOCALSTATEDIR "/var"
+#endif
+#ifndef VJ_RUNSTATEDIR
+#define VJ_RUNSTATEDIR "/run"
+#endif
+
+#define HV_DEFAULT_CONFIG VJ_SYSCONFDIR "/vmjob/hvd.conf"
+#define HV_DEFAULT_SOCKET VJ_RUNSTATEDIR "/vmjob/hvd.sock"
+
+struct hv_config {
+	char socket[PATH_MAX];    /* the request socket (0666) */
+	char run_dir[PATH_MAX];   /* per-VM sockets and console logs live in run_dir/vm/<job> */
+	char state_dir[PATH_MAX]; /* per-VM disks in state_dir/vm/<job>, probe cache */
+	char cache_dir[PATH_MAX]; /* content-addressed image files */
+	char pidfile[PATH_MAX];
+	char catalogue[2048];     /* URL: http://, https://, file:// */
+	char libvirt_uri[256];
+	char virt_type[8];        /* auto | kvm | qemu */
+	char qemu[PATH_MAX];      /* emulator used by the KVM probe */
+	unsigned boot_timeout;    /* seconds to wait for the agent's HELLO */
+	unsigned probe_timeout;   /* seconds for the KVM probe boot */
+	uint64_t default_scratch_mb;
+	int log_level;            /* syslog priority */
+};
+
+void hv_config_defaults(struct hv_config *c);
+/* Load path over the defaults. A missing file is an error only if must_exist. */
+int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struct vj_err *err);
+
+#endif

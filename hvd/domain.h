@@ -1,0 +1,40 @@
+/* The libvirt side of a VM: the domain XML (every value escaped: job names,
+ * image names and the catalogue's cmdline end up in it) and the few libvirt
+ * calls hvd makes. The domain is transient: it exists while QEMU runs. */
+#ifndef HV_DOMAIN_H
+#define HV_DOMAIN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "err.h"
+
+#define HV_DOMAIN_PREFIX "vmjob-"
+#define HV_METADATA_NS "https://vmjob.example.org/xmlns/vm/1"
+
+struct hv_domain_spec {
+	const char *name, *virt; /* virt: "kvm" | "qemu" */
+	unsigned mem_mb, cpus;
+	const char *cpuset;      /* host cores for the vCPUs, "" = any */
+	const char *kernel, *initrd, *cmdline;
+	const char *overlay, *scratch, *console_log, *agent_sock;
+	const char *job, *image;
+	uid_t uid;
+	gid_t gid;
+	time_t created;
+};
+
+/* malloc'd XML, NULL on out-of-memory. */
+char *hv_domain_xml(const struct hv_domain_spec *s);
+
+/* One shared connection (libvirt connections are thread-safe), reopened if
+ * it broke. */
+int hv_libvirt_open(const char *uri, struct vj_err *err);
+int hv_domain_start(const char *xml, const char *name, struct vj_err *err);
+/* Destroy if it exists: 1 destroyed, 0 none, -1 error. */
+int hv_domain_destroy(const char *name, struct vj_err *err);
+/* 1 running, 0 not, -1 cannot tell. */
+int hv_domain_running(const char *name);
+
+#endif

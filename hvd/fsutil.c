@@ -1,0 +1,85 @@
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int hv_mkdir_p(const char *path, mode_t mode, struct vj_err *err)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return vj_err_set(err, ENAMETOOLONG, "path too long: %s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return vj_err_sys(err, errno, "cannot create %s", buf);
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return vj_err_sys(err, errno, "cannot stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return vj_err_set(err, ENOTDIR, "%s is not a directory", path);
+	return 0;
+}
+
+int hv_rmdir_flat(const char *dir, struct vj_err *err)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return vj_err_sys(err, errno, "cannot open %s", dir);
+	}
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		close(dfd);
+		return vj_err_sys(err, e, "cannot read %s", dir);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && !rc)
+			rc = vj_err_sys(err, errno, "cannot remove %s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT && !rc)
+		rc = vj_err_sys(err, errno, "cannot remove %s", dir);
+	return rc;
+}
+
+long long hv_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hv_path(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, outsz, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,159 @@
+/* hvd: the vmjob hypervisor daemon. Creates and destroys one VM per Slurm
+ * job on request and relays commands into them (docs/internals.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "domain.h"
+#include "fetch.h"
+#include "fsutil.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hvd [-f] [-c FILE] [-d]\n"
+		"The vmjob hypervisor daemon: runs each Slurm job that asks for a VM image\n"
+		"in its own QEMU/KVM virtual machine.\n\n"
+		"  -c FILE   configuration file (default %s)\n"
+		"  -f        stay in the foreground and log to stderr\n"
+		"  -d        debug logging (overrides log_level)\n"
+		"  -h        this help\n\n"
+		"SIGTERM/SIGINT stop hvd accepting requests; running VMs are left running.\n",
+		HV_DEFAULT_CONFIG);
+}
+
+/* Directories hvd owns. QEMU runs unprivileged under libvirt, so the VM
+ * parents are 0711 (traversable, not listable) and the cache 0755 with 0444
+ * files: the base images are readable by QEMU without relabelling. */
+static int make_dirs(const struct hv_config *cfg, struct vj_err *err)
+{
+	char p[PATH_MAX + 8];
+	if (hv_mkdir_p(cfg->run_dir, 0755, err) || hv_mkdir_p(cfg->state_dir, 0711, err) ||
+	    hv_mkdir_p(cfg->cache_dir, 0755, err))
+		return -1;
+	snprintf(p, sizeof(p), "%s/vm", cfg->run_dir);
+	if (hv_mkdir_p(p, 0711, err))
+		return -1;
+	snprintf(p, sizeof(p), "%s/vm", cfg->state_dir);
+	if (hv_mkdir_p(p, 0711, err))
+		return -1;
+	if (chmod(cfg->cache_dir, 0755) < 0)
+		return vj_err_sys(err, errno, "chmod %s", cfg->cache_dir);
+	return 0;
+}
+
+static int daemonize(const char *pidfile, struct vj_err *err)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return vj_err_sys(err, errno, "fork");
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		return vj_err_sys(err, errno, "fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return vj_err_sys(err, errno, "chdir /");
+	int nul = open("/dev/null", O_RDWR);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		if (nul > 2)
+			close(nul);
+	}
+	FILE *f = fopen(pidfile, "we");
+	if (!f)
+		return vj_err_sys(err, errno, "cannot write %s", pidfile);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = HV_DEFAULT_CONFIG;
+	bool conf_given = false, foreground = false, debug = false;
+	int opt;
+	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; conf_given = true; break;
+		case 'f': foreground = true; break;
+		case 'd': debug = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	umask(022);
+	hv_log_init(true, LOG_INFO);
+	struct hv_config cfg;
+	struct vj_err err = {0};
+	hv_config_defaults(&cfg);
+	if (hv_config_load(&cfg, conf, conf_given, &err)) {
+		fprintf(stderr, "hvd: %s\n", err.msg);
+		return 1;
+	}
+	if (debug)
+		cfg.log_level = LOG_DEBUG;
+	hv_log_set_level(cfg.log_level);
+
+	/* Signals go to a signalfd read by the accept loop; every thread
+	 * inherits the blocked mask. A vanished client must not kill hvd. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		fprintf(stderr, "hvd: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+
+	int lfd;
+	if (make_dirs(&cfg, &err) || (lfd = hv_server_listen(&cfg, &err)) < 0) {
+		fprintf(stderr, "hvd: %s\n", err.msg);
+		return 1;
+	}
+	/* Fork before any library starts threads. */
+	if (!foreground) {
+		if (daemonize(cfg.pidfile, &err)) {
+			fprintf(stderr, "hvd: %s\n", err.msg);
+			return 1;
+		}
+		hv_log_init(false, cfg.log_level);
+	}
+	if (hv_fetch_global_init(&err) || hv_libvirt_open(cfg.libvirt_uri, &err)) {
+		hv_err("%s", err.msg);
+		unlink(cfg.socket);
+		return 1;
+	}
+	hv_info("hvd started: socket %s, catalogue %s, libvirt %s, virt_type %s, config %s%s",
+		cfg.socket, cfg.catalogue, cfg.libvirt_uri, cfg.virt_type, conf,
+		conf_given || access(conf, F_OK) == 0 ? "" : " (absent: defaults)");
+	hv_server_run(&cfg, lfd, sigfd);
+	if (!foreground)
+		unlink(cfg.pidfile);
+	hv_info("hvd stopped");
+	/* Client threads may be mid-request: exit without tearing down shared state. */
+	_exit(0);
+}

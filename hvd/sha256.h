@@ -1,0 +1,19 @@
+/* SHA-256 through OpenSSL's libcrypto EVP interface, fed incrementally so a
+ * download is hashed as it is written. */
+#ifndef HV_SHA256_H
+#define HV_SHA256_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hv_sha256;
+
+struct hv_sha256 *hv_sha256_new(void);
+void hv_sha256_update(struct hv_sha256 *h, const void *data, size_t len);
+/* Writes 64 lowercase hex digits + NUL into hex[65] and frees h. */
+void hv_sha256_final(struct hv_sha256 *h, char hex[65]);
+void hv_sha256_free(struct hv_sha256 *h);
+/* True if s is exactly 64 lowercase hex digits (safe as a file name). */
+bool hv_sha256_valid(const char *s);
+
+#endif

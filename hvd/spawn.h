@@ -1,0 +1,23 @@
+/* Run an external tool (qemu-img, mkfs.ext4, the probe's qemu) with
+ * fork/execvp, never through a shell: arguments carry paths and values that
+ * came from requests and the catalogue. */
+#ifndef HV_SPAWN_H
+#define HV_SPAWN_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* Run argv to completion with stdin/stdout on /dev/null. Fails with the
+ * tool's last stderr line in err if it cannot run or exits non-zero. */
+int hv_run(char *const argv[], struct vj_err *err);
+
+#endif
+
+/* Run argv with stdout+stderr captured into out[outsz] (NUL-terminated, the
+ * first bytes kept). Stops early, killing the process group, once marker
+ * (if not NULL) appears in the output or after timeout_ms. Returns 1 if the
+ * marker was seen, 0 if the program ended (exit status in *status) or
+ * timed out (*status = -1), -1 if it could not run. */
+int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
+		   const char *marker, int *status, struct vj_err *err);

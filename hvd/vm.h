@@ -1,0 +1,79 @@
+/* One VM as hvd sees it, and the table of them. The table lock guards the
+ * list, each VM's state fields and refcounts; it is never held across fetch,
+ * disk, libvirt or boot work. Stream lists have their own per-VM lock. */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "err.h"
+#include "frame.h"
+
+enum hv_vm_state { HV_VM_BOOTING, HV_VM_READY, HV_VM_STOPPED, HV_VM_DESTROYING };
+
+/* A client's exec session relayed to the agent on stream `id`. */
+struct hv_stream {
+	uint32_t id;
+	int client_fd;
+	int done_fd;  /* eventfd: the reader thread ended the stream (EXIT/ERROR) */
+	bool done;
+	struct hv_stream *next;
+};
+
+struct hv_vm {
+	/* fixed at creation */
+	char job[65], image[65], domain[80], cores[128];
+	uid_t uid;
+	gid_t gid;
+	unsigned cpus, mem_mb;
+	uint64_t scratch_mb;
+	time_t created;
+	char run_dir[PATH_MAX], disk_dir[PATH_MAX];
+
+	/* under the table lock */
+	enum hv_vm_state state;
+	bool abort; /* a DESTROY arrived while booting */
+	int refs;
+	char virt[8];
+	long t_image, t_scratch, t_domain, t_agent;
+
+	/* agent channel: fd written under agent_wlock, read only by the reader thread */
+	int agent_fd;
+	struct vj_reader agent_rd;
+	pthread_mutex_t agent_wlock;
+	pthread_t reader;
+	bool reader_running;
+
+	/* exec streams, under slock */
+	pthread_mutex_t slock;
+	struct hv_stream *streams;
+	uint32_t next_stream;
+	bool agent_gone;
+
+	struct hv_vm *next;
+};
+
+const char *hv_vm_state_name(enum hv_vm_state s);
+
+void hv_table_lock(void);
+void hv_table_unlock(void);
+/* Wait for any VM state change (table lock held). */
+void hv_table_wait(void);
+void hv_table_changed(void);
+struct hv_vm *hv_table_find_locked(const char *job);
+void hv_table_add_locked(struct hv_vm *vm);
+void hv_table_remove_locked(struct hv_vm *vm);
+/* Call fn for every VM, table lock held: fn must not block. */
+void hv_table_foreach_locked(void (*fn)(struct hv_vm *, void *), void *ud);
+
+struct hv_vm *hv_vm_new(void);
+void hv_vm_ref_locked(struct hv_vm *vm);
+/* Drops a reference; frees the VM at zero. Takes the table lock. */
+void hv_vm_unref(struct hv_vm *vm);
+
+#endif

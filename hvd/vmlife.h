@@ -1,0 +1,29 @@
+/* A VM's life: CREATE (image, disks, domain, agent) and DESTROY, each
+ * undoing everything on failure. */
+#ifndef HV_VMLIFE_H
+#define HV_VMLIFE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "err.h"
+
+struct hv_create_req {
+	char job[65], image[65], cores[128];
+	uid_t uid;
+	gid_t gid;
+	unsigned cpus, mem_mb;
+	uint64_t scratch_mb; /* 0 = the configured default */
+};
+
+struct hv_create_res {
+	char domain[80], virt[8];
+	long t_image, t_scratch, t_domain, t_agent;
+};
+
+int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
+		 struct hv_create_res *res, struct vj_err *err);
+int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *err);
+
+#endif
