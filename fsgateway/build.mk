@@ -1,0 +1,20 @@
+# fsgateway: vmfs-server (host, libfuse3 low-level over the VM's
+# virtio-serial channel) and vmfs-client (guest, static: the guest has no
+# glibc), plus the fuzz target for the host-side validator.
+FSGW_SERVER_SRCS := fsgateway/server_main.c fsgateway/channel_io.c fsgateway/validate.c \
+	fsgateway/handles.c fsgateway/privdrop.c fsgateway/ops_common.c fsgateway/ops_entry.c \
+	fsgateway/ops_dir.c fsgateway/ops_file.c fsgateway/ops_xattr.c
+FSGW_CLIENT_SRCS := $(wildcard fsgateway/client/*.c)
+FSGW_SERVER := $(B)/fsgateway/vmfs-server
+FSGW_CLIENT := $(B)/fsgateway/vmfs-client
+FUSE3_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
+FUSE3_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+EXTRA_CFLAGS_fsgateway/ := $(FUSE3_CFLAGS)
+
+$(FSGW_SERVER): $(FSGW_SERVER_SRCS:%.c=$(B)/%.o) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) -o $@ $^ $(FUSE3_LIBS) -lpthread
+
+$(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o)
+	$(CC) -static -pthread $(VJ_LDFLAGS) -o $@ $^
+
+all: $(FSGW_SERVER) $(FSGW_CLIENT)
