@@ -32,3 +32,10 @@ fuzz: FUZZERS += $(FSGW_FUZZER)
 $(FSGW_FUZZER): tests/fuzz/fuzz_fsgw.c fsgateway/validate.c fsgateway/channel_io.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUSE3_CFLAGS) $(FUZZ_FLAGS) -o $@ $^
+
+# Test helper run inside the guest and on the host (static for busybox).
+FSGW_FSCHECK := $(B)/tests/fsgateway/fscheck
+$(FSGW_FSCHECK): tests/fsgateway/fscheck.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -o $@ $<
+all: $(FSGW_FSCHECK)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs inside the test VM (from the image copy's inittab, after rcS):
+# mounts the exports the kernel command line lists, runs fscheck on them,
+# prints PASS/FAIL lines on the console for run.sh, then powers off.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+T=/vmfs-test
+arg() { for a in $(cat /proc/cmdline); do case "$a" in "$1"=*) echo "${a#*=}";; esac; done; }
+NFILES=$(arg vmfs.nfiles); SEED=$(arg vmfs.seed); NOPS=$(arg vmfs.nops)
+echo "VMFS-TEST-START"
+if $T/vmfs-client --cmdline -w 30; then echo "PASS mount"; else echo "FAIL mount"; fi
+grep fuse /proc/mounts
+$T/fscheck posix /mnt/fs0/p "$NFILES"
+$T/fscheck sec /mnt/fs0
+$T/fscheck exdev /mnt/fs0/p /mnt/fs1         # two mounts: the guest kernel says EXDEV
+$T/fscheck exdev /mnt/fs0/p /mnt/fs0/small   # host mount inside the export: the host says it
+$T/fscheck enospc /mnt/fs0/small
+$T/fscheck random /mnt/fs0/rand "$SEED" "$NOPS"
+$T/fscheck manifest /mnt/fs0/rand > /mnt/fs0/manifest.guest && echo "PASS manifest-written"
+# Ask run.sh to kill the second export's server; its mount must turn to EIO.
+echo "KILL-SERVER-1"
+$T/fscheck eio /mnt/fs1
+echo "VMFS-TEST-END"
+sync
+poweroff -f
