@@ -1,7 +1,8 @@
 /* vmexec ARGS...: run the task's command (VMJOB_ARGV0 + ARGS) in the VM of
  * job VMJOB_JOBID through hvd at VMJOB_SOCKET. Set up by the SPANK plugin in
  * task_init; not meant to be run by hand. Any failure of ours is one
- * `vmjob: error:` line and exit status 1 (127 when the command is missing). */
+ * `vmjob: error:` line and exit status 1 (a missing command
+ * exits 127 in the guest, like in a shell, and that status passes through). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

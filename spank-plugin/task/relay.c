@@ -121,8 +121,9 @@ static void on_exit_frame(struct relay *r, const struct vj_frame *f)
 	r->done = true;
 }
 
-/* ERROR (from the agent, relayed) or ERR (from hvd itself). The agent's
- * "command not found" keeps the shell's 127 so scripts can test for it. */
+/* ERROR (from the agent, relayed) or ERR (from hvd itself): the command
+ * never ran. A missing command is not one of these: the agent runs it like
+ * a shell would and it EXITs 127 with the shell's message on its stderr. */
 static void on_error_frame(struct relay *r, const struct vj_frame *f)
 {
 	char msg[sizeof(r->out->err.msg)];
@@ -130,15 +131,7 @@ static void on_error_frame(struct relay *r, const struct vj_frame *f)
 	if (vj_kv_get_str(f->payload, f->len, "msg", msg, sizeof(msg), "the VM refused the command",
 			  &kerr) < 0)
 		strcpy(msg, "the VM refused the command (unreadable reason)");
-	uint64_t status = 0;
-	int code = 1;
-	if (vj_kv_get_u64(f->payload, f->len, "status", 1, 255, false, &status, &kerr) == 0)
-		code = (int)status;
-	else if (strstr(msg, "not found") || strstr(msg, "No such file"))
-		code = 127;
-	else if (strstr(msg, "Permission denied"))
-		code = 126;
-	fail(r, code, "%s", msg);
+	fail(r, 1, "%s", msg);
 }
 
 static void on_frame(struct relay *r, const struct vj_frame *f)
