@@ -8,21 +8,6 @@
 
 struct vmjob_opts vmjob_opts;
 
-bool vmjob_image_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n < 1 || n > VMJOB_IMAGE_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
 /* Called wherever the option is seen: the command line, #SBATCH, the
  * SLURM_SPANK_* environment an inner srun inherits, and again in slurmstepd.
  * The same value twice is fine (env + command line); two different images

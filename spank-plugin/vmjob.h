@@ -32,7 +32,7 @@ extern struct vmjob_opts vmjob_opts;
 /* args.c: parse `key=value` plugstack arguments into conf (defaults first). */
 int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *err);
 
-/* options.c */
+/* options.c; the name check lives in imagename.c (no Slurm symbols: unit-tested) */
 int vmjob_options_register(spank_t sp, struct vj_err *err);
 bool vmjob_image_name_valid(const char *name);
 

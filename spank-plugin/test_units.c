@@ -1,0 +1,61 @@
+/* Unit tests for the plugin's pure parts (no Slurm process needed): the core
+ * list count that sizes the VM, plugstack argument parsing, image names. */
+#include <string.h>
+
+#include "check.h"
+#include "vmjob.h"
+
+static int parse(struct vmjob_conf *c, int ac, char **av, struct vj_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	vj_err_clear(err);
+	return vmjob_args_parse(ac, av, c, err);
+}
+
+int main(void)
+{
+	CHECK(vmjob_cpulist_count("0") == 1);
+	CHECK(vmjob_cpulist_count("0-1") == 2);
+	CHECK(vmjob_cpulist_count("0-3,8,10-11") == 7);
+	CHECK(vmjob_cpulist_count("") == -1);
+	CHECK(vmjob_cpulist_count(NULL) == -1);
+	CHECK(vmjob_cpulist_count("3-1") == -1);
+	CHECK(vmjob_cpulist_count("0,") == -1);
+	CHECK(vmjob_cpulist_count("a") == -1);
+	CHECK(vmjob_cpulist_count("0-") == -1);
+	CHECK(vmjob_cpulist_count("0-99999999") == -1);
+
+	struct vmjob_conf c;
+	struct vj_err err;
+	CHECK(parse(&c, 0, NULL, &err) == 0);
+	CHECK(!strcmp(c.socket, VJ_RUNSTATEDIR "/vmjob/hvd.sock"));
+	CHECK(!strcmp(c.vmexec, VJ_LIBEXECDIR "/vmexec"));
+	char *ok[] = {"socket=/tmp/x.sock", "vmexec=/opt/vmexec"};
+	CHECK(parse(&c, 2, ok, &err) == 0);
+	CHECK(!strcmp(c.socket, "/tmp/x.sock") && !strcmp(c.vmexec, "/opt/vmexec"));
+	char *unknown[] = {"sockets=/x"};
+	CHECK(parse(&c, 1, unknown, &err) < 0 && strstr(err.msg, "unknown plugstack argument 'sockets'"));
+	char *relative[] = {"vmexec=vmexec"};
+	CHECK(parse(&c, 1, relative, &err) < 0 && strstr(err.msg, "absolute"));
+	char *bare[] = {"socket"};
+	CHECK(parse(&c, 1, bare, &err) < 0);
+	char longsock[200] = "socket=/";
+	memset(longsock + 8, 'a', 150);
+	char *toolong[] = {longsock};
+	CHECK(parse(&c, 1, toolong, &err) < 0);
+
+	CHECK(vmjob_image_name_valid("minimal"));
+	CHECK(vmjob_image_name_valid("deb-12.3_x86"));
+	CHECK(!vmjob_image_name_valid(""));
+	CHECK(!vmjob_image_name_valid("a b"));
+	CHECK(!vmjob_image_name_valid("../etc"));
+	CHECK(!vmjob_image_name_valid("x/y"));
+	char name[80];
+	memset(name, 'a', 64);
+	name[64] = '\0';
+	CHECK(vmjob_image_name_valid(name));
+	name[64] = 'a';
+	name[65] = '\0';
+	CHECK(!vmjob_image_name_valid(name));
+	return CHECK_DONE();
+}
