@@ -39,3 +39,8 @@ $(FSGW_FSCHECK): tests/fsgateway/fscheck.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 $(WARN) -o $@ $<
 all: $(FSGW_FSCHECK)
+FSGW_HOSTILE := $(B)/tests/fsgateway/hostile
+$(FSGW_HOSTILE): tests/fsgateway/hostile.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(WARN) -o $@ $<
+all: $(FSGW_HOSTILE)

@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Largest request we accept: libfuse's receive buffer (256 pages + 4 KiB).
- * max_write is negotiated below it, so a legal WRITE always fits. */
+/* Hard ceiling on a request (256 pages + 4 KiB). The framer also holds
+ * every request to the buffer libfuse hands it (its bufsize; max_write is
+ * negotiated below that), so a legal WRITE always fits. */
 #define FSGW_MAX_MSG (256u * 4096u + 4096u)
 #define FSGW_IN_HDR 40u   /* sizeof(struct fuse_in_header) */
 #define FSGW_OUT_HDR 16u  /* sizeof(struct fuse_out_header) */

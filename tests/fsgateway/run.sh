@@ -18,7 +18,7 @@ fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 for f in $IMG/minimal-root.img $IMG/minimal-vmlinuz $IMG/minimal-initrd.img; do
 	[ -f "$f" ] || { echo "run.sh: $f missing (make images)" >&2; exit 2; }
 done
-make -s $B/fsgateway/vmfs-server $B/fsgateway/vmfs-client $B/tests/fsgateway/fscheck
+make -s $B/fsgateway/vmfs-server $B/fsgateway/vmfs-client $B/tests/fsgateway/fscheck $B/tests/fsgateway/hostile
 
 # Two unprivileged users: the job owner and somebody else.
 id vmfs-a >/dev/null 2>&1 || useradd -M -u 5101 -s /usr/sbin/nologin vmfs-a
@@ -49,6 +49,14 @@ ln -s /etc/shadow "$E"/shadow_link
 mount -t tmpfs -o size=16m,mode=755 tmpfs "$E"/small
 chown -R vmfs-a: "$E"/p "$E"/rand "$E"/small "$E"/mine "$W"/export1 "$W"/ref
 chown vmfs-a: "$E"
+
+# The raw-protocol attacks first: no VM needed, a socketpair stands in.
+mkdir "$W"/hostile && chown vmfs-a: "$W"/hostile
+echo "--- hostile guest (raw FUSE over a socketpair)"
+$B/tests/fsgateway/hostile $B/fsgateway/vmfs-server "$W"/hostile "$OWNER" "$OGID" 2>"$W"/hostile.log > "$W"/hostile.out || true
+cat "$W"/hostile.out
+fails=$((fails + $(grep -c '^FAIL' "$W"/hostile.out || true)))
+[ -s "$W"/hostile.out ] || fail "hostile did not run"
 
 # A private copy of the root image with the client, fscheck and an inittab
 # that runs guest.sh instead of the agent (nothing is mounted on the host).
@@ -96,7 +104,7 @@ esac
 start=$(date +%s) killed=0
 while kill -0 "$qpid" 2>/dev/null; do
 	if [ $killed = 0 ] && grep -q KILL-SERVER-1 "$W"/console.log; then
-		kill -9 "$s1"; killed=1
+		kill -9 "$s1"; wait "$s1" 2>/dev/null || true; killed=1
 	fi
 	if [ $(($(date +%s) - start)) -gt "$TIMEOUT" ]; then
 		fail "guest did not finish within ${TIMEOUT}s"; kill -9 "$qpid"; break
