@@ -44,3 +44,12 @@ $(FSGW_HOSTILE): tests/fsgateway/hostile.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $(WARN) -o $@ $<
 all: $(FSGW_HOSTILE)
+
+# vmfs-server runs on the host (started by hvd); vmfs-client is installed
+# beside it for the image build to copy into guests.
+.PHONY: install-fsgateway
+install: install-fsgateway
+install-fsgateway: $(FSGW_SERVER) $(FSGW_CLIENT)
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(FSGW_SERVER) $(DESTDIR)$(LIBEXECDIR)/vmfs-server
+	install -m 0755 $(FSGW_CLIENT) $(DESTDIR)$(LIBEXECDIR)/vmfs-client
