@@ -239,10 +239,13 @@ int main(int argc, char **argv)
 	} else {
 		int r = fuse_session_loop(se);
 		fuse_remove_signal_handlers(se);
-		/* ENODEV at EOF is the normal end; libfuse reports it as 0. */
-		rc = r == 0 ? 0 : 1;
-		if (r != 0)
-			fprintf(stderr, "vmfs-server: channel closed on error: %s\n", strerror(-r > 0 ? -r : EIO));
+		/* ENODEV at EOF is the normal end; libfuse reports it as 0, a
+		 * stop by SIGTERM/SIGINT/SIGHUP as the signal number. */
+		rc = r >= 0 ? 0 : 1;
+		if (r > 0)
+			fprintf(stderr, "vmfs-server: stopped by signal %d\n", r);
+		else if (r < 0)
+			fprintf(stderr, "vmfs-server: channel closed on error: %s\n", strerror(-r));
 		if (g.chan.refused)
 			fprintf(stderr, "vmfs-server: %llu guest requests refused by the validator\n",
 				(unsigned long long)g.chan.refused);
