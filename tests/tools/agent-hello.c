@@ -10,7 +10,7 @@
  * stdin/stdout/stderr and exits with the command's status (128+N if killed by
  * signal N, 125 on an agent ERROR). With --exec the info lines go to stderr so
  * stdout carries only the command's output.
- * Options (before SOCKET): --uid N --gid N --group N (repeatable) --cwd DIR
+ * Options (anywhere before --exec): --uid N --gid N --group N (repeatable) --cwd DIR
  *   --env K=V (repeatable) --pty --script FILE --jobs N (run N copies at once
  *   on streams 1..N) --signal MS:SIG (send SIG to the command(s) after MS ms). */
 #include <errno.h>
@@ -63,10 +63,17 @@ static __attribute__((noreturn)) void usage(void)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	*o = (struct opts){.uid = "0", .gid = "0", .cwd = "/", .jobs = 1, .sig_after_ms = -1};
-	int i = 1;
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+	const char *pos[2];
+	int npos = 0, i = 1;
+	for (; i < argc && strcmp(argv[i], "--exec"); i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strncmp(a, "--", 2)) {
+			if (npos == 2)
+				usage();
+			pos[npos++] = a;
+			continue;
+		}
 		if (!strcmp(a, "--pty")) {
 			o->pty = 1;
 			continue;
@@ -93,12 +100,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		else
 			usage();
 	}
-	if (argc - i < 2)
+	if (npos != 2)
 		usage();
-	o->sock = argv[i++];
-	o->timeout_ms = (long)(atof(argv[i++]) * 1000);
+	o->sock = pos[0];
+	o->timeout_ms = (long)(atof(pos[1]) * 1000);
 	if (i < argc) {
-		if (strcmp(argv[i], "--exec") || i + 1 >= argc)
+		if (i + 1 >= argc)
 			usage();
 		o->cmd = argv + i + 1;
 	}
