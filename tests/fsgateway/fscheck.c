@@ -11,6 +11,7 @@
  *   fscheck exdev DIR OTHER      rename DIR/x to OTHER/x gives EXDEV
  *   fscheck enospc DIR           writing until full gives ENOSPC
  *   fscheck eio DIR              requests fail with EIO (server killed)
+ *   fscheck notconn DIR          requests fail with ENOTCONN (client killed)
  * Prints "PASS name" / "FAIL name: why"; exit 1 if anything failed. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -412,22 +413,24 @@ static void enospc(void)
 	unlink(P("fill"));
 }
 
-/* After the host server is killed, requests must fail with EIO, soon. */
-static void eio(void)
+/* After the host server is killed, requests must fail with EIO, soon
+ * (want = EIO); after the guest client is killed, the kernel aborts the
+ * connection (want = ENOTCONN). Never a hang. */
+static void eio(int want, const char *name)
 {
 	char nm[64];
 	for (int i = 0; i < 60; i++) {
 		snprintf(nm, sizeof(nm), "probe-%d", i);  /* a new name: no cached entry */
 		int fd = open(P(nm), O_RDONLY);
-		if (fd < 0 && errno == EIO) {
-			result("server-killed-EIO", NULL);
+		if (fd < 0 && errno == want) {
+			result(name, NULL);
 			return;
 		}
 		if (fd >= 0)
 			close(fd);
 		sleep(1);
 	}
-	result("server-killed-EIO", "no EIO within 60 s (last: %s)", E);
+	result(name, "no %s within 60 s (last: %s)", strerror(want), E);
 }
 
 int main(int argc, char **argv)
@@ -451,7 +454,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "enospc"))
 		enospc();
 	else if (!strcmp(argv[1], "eio"))
-		eio();
+		eio(EIO, "server-killed-EIO");
+	else if (!strcmp(argv[1], "notconn"))
+		eio(ENOTCONN, "client-killed-ENOTCONN");
 	else {
 		fprintf(stderr, "fscheck: unknown mode %s\n", argv[1]);
 		return 2;

@@ -84,7 +84,9 @@ qemu-system-x86_64 -accel tcg -m 512 -smp 1 -display none -no-reboot -net none \
 	-chardev socket,id=fs0,path="$W"/fs0.sock,server=on,wait=off \
 	-device virtserialport,chardev=fs0,name=org.vmjob.fs.0 \
 	-chardev socket,id=fs1,path="$W"/fs1.sock,server=on,wait=off \
-	-device virtserialport,chardev=fs1,name=org.vmjob.fs.1 &
+	-device virtserialport,chardev=fs1,name=org.vmjob.fs.1 \
+	-chardev socket,id=fs2,path="$W"/fs2.sock,server=on,wait=off \
+	-device virtserialport,chardev=fs2,name=org.vmjob.fs.2 &
 qpid=$!; pids+=("$qpid")
 
 # Started as root, like hvd does; they drop to the owner before reading.
@@ -92,6 +94,9 @@ $B/fsgateway/vmfs-server --channel "$W"/fs0.sock --export "$E" --uid "$OWNER" --
 s0=$!; pids+=("$s0")
 $B/fsgateway/vmfs-server --channel "$W"/fs1.sock --export "$W"/export1 --uid "$OWNER" --gid "$OGID" 2>"$W"/server1.log &
 s1=$!; pids+=("$s1")
+mkdir -p "$W"/export2 && chown vmfs-a: "$W"/export2
+$B/fsgateway/vmfs-server --channel "$W"/fs2.sock --export "$W"/export2 --uid "$OWNER" --gid "$OGID" 2>"$W"/server2.log &
+s2=$!; pids+=("$s2")
 
 sleep 1
 ids=$(awk '/^Uid:|^Gid:|^Groups:|^CapEff:|^NoNewPrivs:/ {printf "%s ", $0}' /proc/$s0/status | tr -s '\t ' ' ')
@@ -118,11 +123,14 @@ grep -aq VMFS-TEST-END "$W"/console.log || fail "guest test did not reach its en
 grep -aq '^FAIL' "$W"/console.log && fails=$((fails + $(grep -ac '^FAIL' "$W"/console.log)))
 
 echo "--- host"
-# The guest is gone: its server must have seen EOF and exited cleanly.
-for i in $(seq 50); do kill -0 "$s0" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$s0" 2>/dev/null; then fail "server-exits-at-guest-end: still running"
-elif wait "$s0"; then pass "server-exits-at-guest-end"
-else fail "server-exits-at-guest-end: exit status $?"; fi
+# The guest is gone: its servers (also the one whose client was killed)
+# must have seen EOF and exited cleanly.
+for s in "$s0" "$s2"; do
+	for i in $(seq 50); do kill -0 "$s" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$s" 2>/dev/null; then fail "server-exits-at-guest-end: $s still running"
+	elif wait "$s"; then pass "server-exits-at-guest-end"
+	else fail "server-exits-at-guest-end: exit status $?"; fi
+done
 
 # Consistency: the same random run on a plain host dir, as the owner.
 guest_digest=$(grep -a '^random digest' "$W"/console.log | tr -d '\r' | awk '{print $3}')
@@ -136,7 +144,7 @@ diff -u "$W"/manifest.ref "$W"/manifest.export >/dev/null && pass "random-tree-h
 diff -u "$W"/manifest.ref "$E"/manifest.guest >/dev/null && pass "random-tree-guest-view-matches-host" ||
 	fail "random-tree-guest-view-matches-host: $(diff "$W"/manifest.ref "$E"/manifest.guest | head -5)"
 
-bad=$(find "$E" "$W"/export1 \( -perm /6000 -o -type b -o -type c -o -type s \) -print)
+bad=$(find "$E" "$W"/export1 "$W"/export2 \( -perm /6000 -o -type b -o -type c -o -type s \) -print)
 [ -z "$bad" ] && pass "no-setuid-or-devices-on-host" || fail "no-setuid-or-devices-on-host: $bad"
 bad=$(find "$E" "$W"/export1 -newer "$W"/debugfs.cmd ! -uid "$OWNER" -print)
 [ -z "$bad" ] && pass "guest-creations-owned-by-job-owner" || fail "guest-creations-owned-by-job-owner: $bad"
