@@ -84,7 +84,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 	bool have_uid = false, have_gid = false;
 	unsigned long v;
 	int c;
-	*o = (struct opts){ .chan_fd = -1, .max_fds = 16384, .timeout = 1.0, .id.ngroups = -1 };
+	*o = (struct opts){ .chan_fd = -1, .max_fds = 65536, .timeout = 1.0, .id.ngroups = -1 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
