@@ -132,7 +132,7 @@ if ! uptodate "$OUT/minimal-root.img" "$h"; then
 	chmod 0700 "$st/root"
 	cp -R "$SRC/rootfs/." "$st/"
 	ln -sf /bin/busybox "$st/sbin/init"
-	install -m 0755 "$AGENT" "$st/sbin/vmagent"
+	install -s -m 0755 "$AGENT" "$st/sbin/vmagent"
 	# Modules needed after boot (the filesystem gateway's FUSE client).
 	for m in $rmods; do
 		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
@@ -143,9 +143,10 @@ if ! uptodate "$OUT/minimal-root.img" "$h"; then
 		"$st/lib/modules/$KVER/"
 	depmod -b "$st" "$KVER"
 	rm -f "$OUT/minimal-root.img.new"
-	# Fixed UUID and hash seed so the same inputs give the same filesystem.
-	E2FSPROGS_FAKE_TIME=1 mkfs.ext4 -q -F -L vmjob-root -U 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6201 \
-		-E root_owner=0:0,hash_seed=4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6202 -T small -m 0 \
+	# A fixed label and UUID name the image; its checksum still changes on every
+	# rebuild (inode ctimes), which is why it is rebuilt only when inputs change.
+	mkfs.ext4 -q -F -L vmjob-root -U 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6201 \
+		-E root_owner=0:0 -T small -m 0 \
 		-d "$st" "$OUT/minimal-root.img.new" "${ROOT_MB}M" >/dev/null ||
 		die "mkfs.ext4 failed"
 	mv "$OUT/minimal-root.img.new" "$OUT/minimal-root.img"
