@@ -31,6 +31,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	umount "$W/export/small" 2>/dev/null || true
+	rm -f /tmp/vmfs-outside-marker
 	[ "${KEEP:-0}" = 1 ] && echo "work dir kept: $W" || rm -rf "$W"
 }
 trap cleanup EXIT
