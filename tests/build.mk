@@ -30,7 +30,7 @@ demo: cluster-up
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS := $(B)/fuzz/fuzz_wire
+FUZZERS += $(B)/fuzz/fuzz_wire
 
 $(B)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)

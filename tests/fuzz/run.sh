@@ -5,6 +5,7 @@
 set -euo pipefail
 secs=$1; shift
 for f in "$@"; do
+	[ -x "$f" ] || { echo "fuzzer $f is not built"; exit 1; }
 	name=$(basename "$f"); seeds=tests/fuzz/corpus/${name#fuzz_}
 	work=build/fuzz/corpus-${name#fuzz_}
 	mkdir -p "$work"; cp -n "$seeds"/* "$work"/ 2>/dev/null || true
