@@ -20,15 +20,9 @@ $(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o)
 all: $(FSGW_SERVER) $(FSGW_CLIENT)
 
 # Fuzz target: the framer and validator, the only code that reads raw guest
-# bytes before libfuse does. tests/build.mk assigns FUZZERS with := after
-# this file is read, so besides the += the target is also made a
-# prerequisite of fuzzers/fuzz and appended for the fuzz recipe itself
-# (drop the target-specific line once tests/build.mk uses FUZZERS +=).
+# bytes before libfuse does (run by `make fuzz`, see tests/build.mk).
 FSGW_FUZZER := $(B)/fuzz/fuzz_fsgw
 FUZZERS += $(FSGW_FUZZER)
-fuzzers: $(FSGW_FUZZER)
-fuzz: $(FSGW_FUZZER)
-fuzz: FUZZERS += $(FSGW_FUZZER)
 $(FSGW_FUZZER): tests/fuzz/fuzz_fsgw.c fsgateway/validate.c fsgateway/channel_io.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUSE3_CFLAGS) $(FUZZ_FLAGS) -o $@ $^
