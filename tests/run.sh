@@ -16,6 +16,11 @@ for t in build/tests/test_*; do
 done
 # Bounded fuzzing of every parser that faces hostile input.
 make -s fuzz FUZZ_SECONDS=${VMJOB_FUZZ_SECONDS:-20}; record fuzz/bounded $?
+# The filesystem gateway in a guest booted by plain QEMU (no Slurm needed).
+if [ -z "${VMJOB_TESTS:-}" ] || [[ " $VMJOB_TESTS " == *" fsgateway "* ]]; then
+	echo "--- fsgateway"
+	tests/fsgateway/run.sh; record fsgateway/vm $?
+fi
 only=${VMJOB_TESTS:-}
 for t in tests/e2e/[0-9]*.sh; do
 	name=$(basename "$t" .sh)
