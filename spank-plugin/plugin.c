@@ -6,14 +6,25 @@ SPANK_PLUGIN(vmjob, 1);
 
 struct vmjob_conf vmjob_conf;
 
-int slurm_spank_init(spank_t sp, int ac, char **av)
+/* Every callback receives the plugstack arguments; parse them where a
+ * context starts. The job_script context (prolog/epilog) never calls
+ * slurm_spank_init, so job_epilog parses them itself. */
+static int load_conf(int ac, char **av)
 {
 	struct vj_err err = {0};
-
 	if (vmjob_args_parse(ac, av, &vmjob_conf, &err) < 0) {
 		slurm_error("vmjob: %s", err.msg);
 		return -1;
 	}
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	struct vj_err err = {0};
+
+	if (load_conf(ac, av) < 0)
+		return -1;
 	switch (spank_context()) {
 	case S_CTX_ALLOCATOR:
 	case S_CTX_LOCAL:
@@ -52,10 +63,13 @@ int slurm_spank_task_init(spank_t sp, int ac __attribute__((unused)),
 	return vmjob_remote_task_init(sp);
 }
 
-int slurm_spank_job_epilog(spank_t sp, int ac __attribute__((unused)),
-			   char **av __attribute__((unused)))
+int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
 	if (spank_context() != S_CTX_JOB_SCRIPT)
+		return 0;
+	/* A bad plugstack line must not drain every node at every job's end:
+	 * it already fails every job at submission. */
+	if (load_conf(ac, av) < 0)
 		return 0;
 	return vmjob_job_epilog(sp);
 }
