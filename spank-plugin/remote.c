@@ -137,6 +137,10 @@ static int redirect_task(spank_t sp, struct vj_err *err)
 	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
 		return vj_err_set(err, EINVAL, "cannot get the job and step ids from Slurm");
+	if (vmjob_looks_multiprog(argc, argv))
+		return vj_err_set(err, ENOTSUP,
+				  "srun --multi-prog cannot run in a VM yet (its tasks would run "
+				  "on the host); run one program per srun step instead");
 	if (access(vmjob_conf.vmexec, X_OK) < 0)
 		return vj_err_sys(err, errno, "cannot run %s", vmjob_conf.vmexec);
 

@@ -1,5 +1,6 @@
 /* Unit tests for the plugin's pure parts (no Slurm process needed): the core
- * list count that sizes the VM, plugstack argument parsing, image names. */
+ * list count that sizes the VM, plugstack argument parsing, image names,
+ * the --multi-prog shape. */
 #include <string.h>
 
 #include "check.h"
@@ -57,5 +58,15 @@ int main(void)
 	name[64] = 'a';
 	name[65] = '\0';
 	CHECK(!vmjob_image_name_valid(name));
+	char *mp[] = {"/tmp/mp.conf", "0 hostname\n1 uname -r\n"};
+	CHECK(vmjob_looks_multiprog(2, mp));
+	char *mp2[] = {"/x.conf", "# comment\n0-3,7 prog a\n\n* other\n"};
+	CHECK(vmjob_looks_multiprog(2, mp2));
+	char *plain[] = {"/bin/echo", "hello"};
+	CHECK(!vmjob_looks_multiprog(2, plain));
+	char *nl[] = {"/usr/bin/python3", "import os\nprint(1)\n"};
+	CHECK(!vmjob_looks_multiprog(2, nl));
+	char *three[] = {"sh", "-c", "0 a\n"};
+	CHECK(!vmjob_looks_multiprog(3, three));
 	return CHECK_DONE();
 }

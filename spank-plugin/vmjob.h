@@ -39,6 +39,9 @@ bool vmjob_image_name_valid(const char *name);
 /* cpulist.c: number of ids in a Slurm list like "0-3,8,10-11"; -1 if malformed. */
 long vmjob_cpulist_count(const char *list);
 
+/* multiprog.c: does a step argv look like srun --multi-prog's? */
+bool vmjob_looks_multiprog(int argc, char **argv);
+
 /* local.c: sbatch, salloc, srun. */
 int vmjob_local_init_post_opt(spank_t sp);
 
