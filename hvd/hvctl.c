@@ -155,7 +155,7 @@ static int cmd_create(int argc, char **argv)
 	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "+i:u:g:c:m:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "i:u:g:c:m:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': image = optarg; break;
 		case 'u': snprintf(uid, sizeof(uid), "%s", optarg); break;

@@ -174,11 +174,28 @@ static int agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const vo
 	return rc;
 }
 
-static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd)
+/* Forward the client's complete frames in r; -1 if it sent garbage. */
+static int forward_client(struct hv_vm *vm, struct hv_stream *st, struct vj_reader *r)
 {
-	struct vj_reader r;
-	vj_reader_init(&r, VJ_FRAME_MAX);
+	struct vj_frame f;
+	int rc;
+	while ((rc = vj_reader_next(r, &f)) > 0) {
+		if (f.stream == CLIENT_STREAM &&
+		    (f.type == VJ_STDIN || f.type == VJ_SIGNAL || f.type == VJ_WINSIZE))
+			agent_send(vm, f.type, st->id, f.payload, f.len);
+		free(f.payload);
+	}
+	if (rc < 0)
+		hv_warn("job %s: client sent a malformed frame; ending its command", vm->job);
+	return rc;
+}
+
+static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct vj_reader *r)
+{
 	bool reading = true, gone = false;
+	/* Frames that arrived together with the request are already buffered. */
+	if (forward_client(vm, st, r) < 0)
+		gone = true;
 	while (!gone) {
 		/* After a half-close (no more input) only POLLHUP says the client left. */
 		struct pollfd pfd[2] = {{.fd = cfd, .events = reading ? POLLIN : 0},
@@ -194,7 +211,7 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd)
 			gone = true;
 		if (!reading || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		long n = vj_reader_fill(&r, cfd);
+		long n = vj_reader_fill(r, cfd);
 		if (n == -EAGAIN || n == -EINTR)
 			continue;
 		if (n < 0 || (n == 0 && (pfd[0].revents & (POLLHUP | POLLERR)))) {
@@ -205,20 +222,9 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd)
 			reading = false;
 			continue;
 		}
-		struct vj_frame f;
-		int rc;
-		while ((rc = vj_reader_next(&r, &f)) > 0) {
-			if (f.stream == CLIENT_STREAM &&
-			    (f.type == VJ_STDIN || f.type == VJ_SIGNAL || f.type == VJ_WINSIZE))
-				agent_send(vm, f.type, st->id, f.payload, f.len);
-			free(f.payload);
-		}
-		if (rc < 0) {
-			hv_warn("job %s: client sent a malformed frame; ending its command", vm->job);
+		if (forward_client(vm, st, r) < 0)
 			gone = true;
-		}
 	}
-	vj_reader_free(&r);
 	pthread_mutex_lock(&vm->slock);
 	bool done = st->done;
 	st->done = true; /* no more frames to this client */
@@ -236,7 +242,8 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd)
 	}
 }
 
-void hv_relay_exec(int cfd, const struct ucred *peer, const void *p, size_t len)
+void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, const void *p,
+		   size_t len)
 {
 	struct vj_err err = {0};
 	char job[65], msg[1200];
@@ -333,7 +340,7 @@ void hv_relay_exec(int cfd, const struct ucred *peer, const void *p, size_t len)
 		pthread_mutex_unlock(&vm->slock);
 		msg[0] = '\0';
 	} else {
-		relay_loop(vm, &st, cfd);
+		relay_loop(vm, &st, cfd, rd);
 	}
 	pthread_mutex_lock(&vm->slock);
 	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)

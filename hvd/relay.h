@@ -13,7 +13,9 @@ int hv_relay_start(struct hv_vm *vm, struct vj_err *err);
 /* Close the agent channel and join the reader; streams get ERROR. */
 void hv_relay_stop(struct hv_vm *vm);
 /* Serve one REQ_EXEC on client fd: authorise, forward, relay until the
- * command ends or the client goes. Replies ERR itself on refusal. */
-void hv_relay_exec(int client_fd, const struct ucred *peer, const void *payload, size_t len);
+ * command ends or the client goes. Replies ERR itself on refusal. rd is the
+ * connection's reader: it may already hold the client's first STDIN frames. */
+void hv_relay_exec(int client_fd, struct vj_reader *rd, const struct ucred *peer,
+		   const void *payload, size_t len);
 
 #endif

@@ -230,9 +230,7 @@ static void *client_main(void *arg)
 			case VJ_REQ_STATUS: do_status(c, &f); break;
 			case VJ_REQ_EXEC:
 				/* The connection now belongs to this one command. */
-				vj_reader_free(&r);
-				vj_reader_init(&r, VJ_FRAME_MAX);
-				hv_relay_exec(c->fd, &c->peer, f.payload, f.len);
+				hv_relay_exec(c->fd, &r, &c->peer, f.payload, f.len);
 				last = true;
 				break;
 			default: reply_err(c->fd, "unknown request"); break;
