@@ -47,3 +47,13 @@ install-fsgateway: $(FSGW_SERVER) $(FSGW_CLIENT)
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(FSGW_SERVER) $(DESTDIR)$(LIBEXECDIR)/vmfs-server
 	install -m 0755 $(FSGW_CLIENT) $(DESTDIR)$(LIBEXECDIR)/vmfs-client
+
+# Benchmark tool run inside the benchmark guest (tests/fsgateway/bench.sh,
+# docs/fsgateway-bench.md); static for busybox. `make fsbench` runs it.
+FSBENCH_TOOL := $(B)/fsbench/fsbench
+$(FSBENCH_TOOL): tests/fsgateway/fsbench.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 $(WARN) -o $@ $<
+.PHONY: fsbench
+fsbench: $(FSBENCH_TOOL) $(FSGW_SERVER) $(FSGW_CLIENT)
+	tests/fsgateway/bench.sh

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Runs inside the benchmark VM (the image copy's inittab, after rcS): mounts
+# each filesystem of fsbench.rows in turn, runs fsbench on it, unmounts it,
+# then powers off. bench.sh reads the FSBENCH lines off the console.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+B=/fsbench
+arg() { for a in $(cat /proc/cmdline); do case "$a" in "$1"=*) echo "${a#*=}";; esac; done; }
+SIZE=$(arg fsbench.size) SECS=$(arg fsbench.secs) NF=$(arg fsbench.nfiles) ROWS=$(arg fsbench.rows)
+SSHFS_OPTS=$(arg fsbench.sshfs_seed)
+
+# Ports are found by the name QEMU gave them, as vmfs-client does.
+port() {
+	for p in /sys/class/virtio-ports/*; do
+		[ "$(cat "$p/name" 2>/dev/null)" = "$1" ] && echo "/dev/${p##*/}" && return 0
+	done
+	return 1
+}
+mounted() { # wait up to 30 s for a mount point to appear
+	i=0
+	while ! grep -q " $1 " /proc/mounts; do
+		[ $i -ge 300 ] && return 1
+		sleep 0.1; i=$((i + 1))
+	done
+}
+sshfs_mount() { # sshfs_mount PORTNAME HOSTDIR MNT [OPTIONS]
+	p=$(port "$1") || return 1
+	# SFTP straight over the port: -o passive speaks it on stdin/stdout
+	# (one open of the port, read-write: a virtio port opens only once).
+	# -f: sshfs's daemonizing would point stdin/stdout at /dev/null.
+	$B/lib/ld-linux-x86-64.so.2 --library-path $B/lib $B/sshfs -f \
+		-o passive,allow_other${4:+,$4} ":$2" "$3" 0<>"$p" 1>&0 &
+	mounted "$3"
+}
+
+echo "FSBENCH-START"
+# 9p, virtiofs (fuse is loaded by the initrd; "File exists" is harmless).
+for m in $(cat $B/modules.load); do insmod "$B/mods/$m" 2>/dev/null; done
+CTL=$(port org.vmjob.bench.ctl) || echo "fsbench: no control port: host cache not dropped"
+echo "FSBENCH-CONFIG size_mb=$SIZE rand_s=$SECS nfiles=$NF mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo) cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
+
+for row in $(echo "$ROWS" | tr , ' '); do
+	m=/mnt/$row
+	mkdir -p "$m"
+	ok=1
+	case $row in
+	local) m=/tmp ;;
+	gw) $B/vmfs-client -w 30 org.vmjob.fs.0 "$m" || ok=0 ;;
+	sshfs) sshfs_mount org.vmjob.sftp.0 "$(arg fsbench.sftp0)" "$m" || ok=0 ;;
+	sshfs-seed) sshfs_mount org.vmjob.sftp.1 "$(arg fsbench.sftp1)" "$m" "$SSHFS_OPTS" || ok=0 ;;
+	9p) mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 bench9p "$m" || ok=0 ;;
+	virtiofs) mount -t virtiofs benchvfs "$m" || ok=0 ;;
+	*) echo "FSBENCH $row error mount: unknown row"; continue ;;
+	esac
+	if [ $ok = 0 ]; then
+		echo "FSBENCH $row error mount: failed"
+		continue
+	fi
+	grep " $m " /proc/mounts | sed 's/^/FSBENCH-MOUNT /'
+	$B/fsbench ${CTL:+-c "$CTL"} -s "$SIZE" -t "$SECS" -n "$NF" "$m" "$row"
+	[ "$row" = local ] || umount "$m" || umount -l "$m"
+done
+echo "FSBENCH-END"
+sync
+poweroff -f
