@@ -140,16 +140,19 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, err);
 	if (fd < 0) {
 		if (err->code == ETIMEDOUT || err->code == EPIPE) {
-			char tail[200];
+			char tail[200], last[240];
 			console_tail(console, tail, sizeof(tail));
-			hv_warn("job %s: console log ends with: %s", vm->job, tail);
+			if (tail[0])
+				snprintf(last, sizeof(last), "last console line: '%s'", tail);
+			else
+				snprintf(last, sizeof(last), "the console printed nothing");
+			hv_warn("job %s: %s", vm->job, last);
 			if (err->code == ETIMEDOUT)
 				vj_err_set(err, ETIMEDOUT,
-					   "the guest agent did not answer within %u s (boot_timeout; "
-					   "last console line: '%s')",
-					   cfg->boot_timeout, tail);
+					   "the guest agent did not answer within %u s (boot_timeout; %s)",
+					   cfg->boot_timeout, last);
 			else
-				vj_err_prefix(err, "boot failed (last console line: '%s')", tail);
+				vj_err_prefix(err, "boot failed (%s)", last);
 		}
 		return -1;
 	}
