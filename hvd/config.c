@@ -48,6 +48,9 @@ static int set_path(char *dst, size_t dstsz, const char *v, struct vj_err *err)
 {
 	if (v[0] != '/')
 		return vj_err_set(err, EINVAL, "'%s' is not an absolute path", v);
+	/* Room for vm/<job>/<file> below it, everywhere hvd builds paths. */
+	if (strlen(v) > 1024)
+		return vj_err_set(err, ENAMETOOLONG, "path longer than 1024 bytes");
 	return set_str(dst, dstsz, v, err);
 }
 
@@ -157,5 +160,10 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 	if (!rc && ferror(f))
 		rc = vj_err_sys(err, EIO, "cannot read %s", path);
 	fclose(f);
+	/* run_dir/vm/<64-char job>/agent.sock must fit a Unix socket address. */
+	if (!rc && strlen(c->run_dir) + strlen("/vm/") + 64 + strlen("/agent.sock") >= 108)
+		rc = vj_err_set(err, ENAMETOOLONG,
+				"%s: run_dir '%s' is too long for the VMs' agent sockets (limit %zu bytes)",
+				path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
 	return rc;
 }
