@@ -26,3 +26,15 @@ install-hvd: $(B)/hvd/hvd $(B)/hvd/hvctl
 	@# The site's configuration is never overwritten.
 	test -e $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf || \
 		install -m 0644 etc/hvd.conf $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf
+
+# Unit tests of the input-facing parts, with sanitizers (own objects, not $(B)/hvd/*.o).
+HVD_TEST_SRCS := hvd/test_hvd.c hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/domain.c hvd/log.c
+HVD_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+$(B)/hvd/test_hvd: $(HVD_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_hvd/) $(HVD_SAN) -o $@ $(HVD_TEST_SRCS) $(COMMON_SRCS) $(HVD_LIBS)
+
+.PHONY: check-hvd
+check-hvd: $(B)/hvd/test_hvd
+	$(B)/hvd/test_hvd
+check: check-hvd
