@@ -43,6 +43,9 @@ for row in $(echo "$ROWS" | tr , ' '); do
 	mkdir -p "$m"
 	ok=1
 	case $row in
+	chan)	# the raw port: the ceiling for gw and sshfs
+		p=$(port org.vmjob.bench.raw) && $B/fsbench -p -s "$SIZE" "$p" chan
+		continue ;;
 	local) m=/tmp ;;
 	gw) $B/vmfs-client -w 30 org.vmjob.fs.0 "$m" || ok=0 ;;
 	sshfs) sshfs_mount org.vmjob.sftp.0 "$(arg fsbench.sftp0)" "$m" || ok=0 ;;

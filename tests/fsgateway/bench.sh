@@ -3,6 +3,8 @@
 # table. Boots build/images/minimal-* under QEMU (TCG unless ACCEL=kvm) with
 # all the transports attached at once, and runs tests/fsgateway/fsbench.c
 # on each mount in turn (bench-guest.sh inside):
+#   chan       the raw virtio-serial port (host: socat to /dev/zero and
+#              /dev/null): the most any protocol over such a port can do
 #   local      the guest's scratch disk (virtio-blk, ext4), the upper bound
 #   gw         vmfs-client -> virtio-serial -> vmfs-server (the gateway)
 #   sshfs      sshfs -o passive -> virtio-serial -> socat -> sftp-server
@@ -19,7 +21,7 @@ B=build
 IMG=$B/images
 O=$B/fsbench
 SIZE_MB=${SIZE_MB:-1024} RAND_SECS=${RAND_SECS:-20} NFILES=${NFILES:-5000}
-ROWS=${ROWS:-local,gw,sshfs,sshfs-seed,9p,virtiofs}
+ROWS=${ROWS:-chan,local,gw,sshfs,sshfs-seed,9p,virtiofs}
 MEM=${MEM:-2048} SMP=${SMP:-1} TIMEOUT=${TIMEOUT:-1800} ACCEL=${ACCEL:-tcg}
 SSHFS_SEED=direct_io,no_readahead,sshfs_sync
 SFTP_SERVER=/usr/lib/openssh/sftp-server VIRTIOFSD=/usr/lib/qemu/virtiofsd
@@ -68,6 +70,7 @@ printf '::sysinit:/etc/init.d/rcS\n::sysinit:/fsbench/bench-guest.sh\n' > "$W"/i
 	for f in fsbench vmfs-client bench-guest.sh sshfs; do echo "sif /fsbench/$f mode 0100755"; done
 	# sshfs is dynamic: its libraries (and the loader) under their sonames.
 	ldd /usr/bin/sshfs | awk '/=> \// {print $1, $3} /^\t\/lib64/ {print "ld-linux-x86-64.so.2", $1}' |
+		cat - <(echo libgcc_s.so.1 /lib/x86_64-linux-gnu/libgcc_s.so.1) |
 		while read -r so path; do echo "write $path /fsbench/lib/$so"; done
 	echo "sif /fsbench/lib/ld-linux-x86-64.so.2 mode 0100755"
 	for m in $mods; do echo "write $KDIR/lib/modules/$KVER/$m /fsbench/mods/$(basename "$m")"; done
@@ -100,6 +103,8 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-device virtio-serial \
 	-chardev socket,id=ctl,path="$W"/ctl.sock,server=on,wait=off \
 	-device virtserialport,chardev=ctl,name=org.vmjob.bench.ctl \
+	-chardev socket,id=raw,path="$W"/raw.sock,server=on,wait=off \
+	-device virtserialport,chardev=raw,name=org.vmjob.bench.raw \
 	-chardev socket,id=fs0,path="$W"/fs0.sock,server=on,wait=off \
 	-device virtserialport,chardev=fs0,name=org.vmjob.fs.0 \
 	-chardev socket,id=sf0,path="$W"/sf0.sock,server=on,wait=off \
@@ -111,7 +116,7 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-chardev socket,id=vfs,path="$W"/vfs.sock \
 	-device vhost-user-fs-pci,chardev=vfs,tag=benchvfs &
 qpid=$!; pids+=("$qpid")
-for s in ctl fs0 sf0 sf1; do
+for s in ctl raw fs0 sf0 sf1; do
 	for i in $(seq 100); do [ -S "$W/$s.sock" ] && break; sleep 0.1; done
 done
 # The gateway as hvd starts it (root, drops to the owner before reading).
@@ -131,6 +136,10 @@ while read -r line; do sync; echo 3 > /proc/sys/vm/drop_caches; echo ok; done
 EOF
 chmod 755 "$W"/ctl.sh
 socat UNIX-CONNECT:"$W"/ctl.sock EXEC:"$W"/ctl.sh 2>"$W"/ctl.log &
+pids+=($!)
+
+# Raw port: SIZE_MB of zeros to the guest, then swallow what it sends back.
+socat UNIX-CONNECT:"$W"/raw.sock SYSTEM:"head -c ${SIZE_MB}M /dev/zero; cat >/dev/null" 2>"$W"/raw.log &
 pids+=($!)
 
 start=$(date +%s)
