@@ -30,6 +30,16 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
 fi
 
 # --- libvirt
+# We install libvirt-daemon without libvirt-daemon-system (which would pull in
+# polkit, firewall and network setup this host cannot use), so create what it
+# would have: the unprivileged QEMU user and libvirt's directories.
+getent group kvm >/dev/null || groupadd -r kvm
+getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -M -s /usr/sbin/nologin libvirt-qemu
+install -d /var/log/libvirt /run/libvirt
+# A root-only /dev/kvm makes libvirt distrust its QEMU capability cache and
+# re-probe QEMU on every domain start (about 60 s each here).
+if [ -e /dev/kvm ]; then chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; fi
 pgrep -x virtlogd >/dev/null || virtlogd -d
 pgrep -x libvirtd >/dev/null || libvirtd -d
 wait_for "libvirtd" 20 virsh -c qemu:///system version
