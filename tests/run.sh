@@ -22,6 +22,14 @@ if [ -z "${VMJOB_TESTS:-}" ] || [[ " $VMJOB_TESTS " == *" fsgateway "* ]]; then
 	tests/fsgateway/run.sh; record fsgateway/vm $?
 fi
 only=${VMJOB_TESTS:-}
+# hvd's own tests (a private hvd on a test socket, libvirt, the image repo).
+for t in tests/hvd/[0-9]*.sh; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .sh)
+	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
+	echo "--- hvd/$name"
+	timeout 1200 bash "$t"; record "hvd/$name" $?
+done
 for t in tests/e2e/[0-9]*.sh; do
 	name=$(basename "$t" .sh)
 	[ -z "$only" ] || [[ " $only " == *" $name "* ]] || continue
