@@ -2,6 +2,7 @@
 # Build the "minimal" vmjob worker image from Debian packages only:
 #   Debian 12's kernel, an initrd (busybox-static + virtio/ext4/fuse modules),
 #   and an ext4 root image (busybox userland + vmagent), plus catalogue.conf.
+#   Also the kernel uncompressed (minimal-vmlinux, PVH entry) for faster boots.
 # No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
 # network use is apt-get download from the configured Debian mirror.
 # Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
@@ -25,7 +26,7 @@ MODULES_SKIP="crc32c-intel"
 
 say() { echo "images: $*" >&2; }
 die() { echo "images: error: $*" >&2; exit 1; }
-for tool in apt-get dpkg-deb depmod modprobe mkfs.ext4 cpio gzip sha256sum; do
+for tool in apt-get dpkg-deb depmod modprobe mkfs.ext4 cpio gzip xz sha256sum; do
 	command -v "$tool" >/dev/null || die "$tool not found (apt-get install kmod e2fsprogs cpio apt)"
 done
 mkdir -p "$CACHE/deb"
@@ -92,6 +93,20 @@ install_busybox() {
 
 # ---- kernel ----
 cp -p "$KDIR/boot/vmlinuz-$KVER" "$OUT/minimal-vmlinuz.new" && mv "$OUT/minimal-vmlinuz.new" "$OUT/minimal-vmlinuz"
+
+# The same kernel, decompressed: an ELF with a PVH entry (CONFIG_PVH=y) that
+# QEMU boots directly. Under TCG the in-guest xz decompression of the bzImage
+# costs about 4 s of the boot; the [minimal-pvh] catalogue entry skips it.
+h=$(inputs_hash "$OUT/minimal-vmlinuz")
+if ! uptodate "$OUT/minimal-vmlinux" "$h"; then
+	say "extracting the PVH kernel"
+	off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$OUT/minimal-vmlinuz" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || die "no xz payload in $OUT/minimal-vmlinuz"
+	tail -c +"$((off + 1))" "$OUT/minimal-vmlinuz" | xz -dc --single-stream > "$OUT/minimal-vmlinux.new" ||
+		die "cannot decompress the kernel"
+	mv "$OUT/minimal-vmlinux.new" "$OUT/minimal-vmlinux"
+	echo "$h" > "$OUT/minimal-vmlinux.inputs"
+fi
 
 # ---- initrd ----
 mods=$(module_order $INITRD_MODULES)
@@ -165,6 +180,18 @@ root_sha256 = $(sha "$OUT/minimal-root.img")
 root_size = $(stat -c %s "$OUT/minimal-root.img")
 kernel = minimal-vmlinuz
 kernel_sha256 = $(sha "$OUT/minimal-vmlinuz")
+initrd = minimal-initrd.img
+initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
+cmdline = console=ttyS0 quiet
+min_mem_mb = 128
+
+[minimal-pvh]
+description = as minimal, with the kernel uncompressed (PVH boot, about 4 s faster under TCG)
+root = minimal-root.img
+root_sha256 = $(sha "$OUT/minimal-root.img")
+root_size = $(stat -c %s "$OUT/minimal-root.img")
+kernel = minimal-vmlinux
+kernel_sha256 = $(sha "$OUT/minimal-vmlinux")
 initrd = minimal-initrd.img
 initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
 cmdline = console=ttyS0 quiet

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Boot the built "minimal" image with plain QEMU (no hvd, no libvirt) and check
 # the agent end to end with build/tests/agent-hello. TCG unless ACCEL=kvm.
-#   images/test-boot.sh [BUILD_DIR]      (after `make images`)
+#   [ACCEL=kvm] [KERNEL=minimal-vmlinux] images/test-boot.sh [BUILD_DIR]
 set -u
 B=$(realpath "${1:-build}")
 IMG=$B/images
 HELLO=$B/tests/agent-hello
 ACCEL=${ACCEL:-tcg}
+KERNEL=${KERNEL:-minimal-vmlinuz} # KERNEL=minimal-vmlinux: the PVH entry
 W=$(mktemp -d "${TMPDIR:-/tmp}/vmjob-boot.XXXXXX")
 QPID=
 cleanup() {
@@ -30,7 +31,7 @@ check() {
 qemu() { # qemu CMDLINE_EXTRA ARGS...
 	extra=$1; shift
 	qemu-system-x86_64 -machine q35 -accel "$ACCEL" -m 256 -nographic -no-reboot -net none \
-		-kernel "$IMG/minimal-vmlinuz" -initrd "$IMG/minimal-initrd.img" \
+		-kernel "$IMG/$KERNEL" -initrd "$IMG/minimal-initrd.img" \
 		-append "console=ttyS0 quiet $extra" "$@"
 }
 
