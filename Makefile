@@ -38,7 +38,7 @@ $(B)/%.o: %.c
 include common/build.mk
 include $(wildcard hvd/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk tests/build.mk etc/build.mk)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
 
 clean:
 	rm -rf $(B)
