@@ -55,6 +55,9 @@ fi
 
 # --- hvd
 install -d /etc/vmjob
+# 'make install' puts the commented example there when none exists: that one
+# we may replace; an admin's own file we never touch.
+cmp -s /etc/vmjob/hvd.conf "$top/etc/hvd.conf" && rm -f /etc/vmjob/hvd.conf
 put_generated "$here/hvd.conf" /etc/vmjob/hvd.conf
 stop_daemon hvd
 "$PREFIX/sbin/hvd" -c /etc/vmjob/hvd.conf
