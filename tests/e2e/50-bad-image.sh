@@ -6,7 +6,7 @@ j=$(submit "$ALICE" --vm-image=no-such-image -o out.txt --wrap 'echo should-not-
 st=$(wait_job "$j")
 show_file out.txt
 check "job failed ($st)" [ "$st" = FAILED ]
-check "command did not run" ! grep -q should-not-run out.txt
+check "command did not run" not grep -q should-not-run out.txt
 check "output names the image" grep -q "no-such-image" out.txt
 check "output names the catalogue" grep -qi "catalogue" out.txt
 check "node not drained" bash -c "! sinfo -h -o %T | grep -qiE 'drain'"

@@ -5,6 +5,7 @@ IMAGE=${VMJOB_TEST_IMAGE:-minimal}
 ALICE=vmjob-alice
 BOB=vmjob-bob
 NAME=$(basename "$0" .sh)
+E2E=$(cd "$(dirname "$0")" && pwd)
 WORK=/tmp/vmjob-e2e/$NAME
 rm -rf "$WORK"
 install -d -o "$ALICE" -g "$ALICE" "$WORK"
@@ -15,6 +16,8 @@ fail() { echo "  not ok: $*"; failures=$((failures + 1)); }
 ok() { echo "  ok: $*"; }
 # check DESCRIPTION CMD...: one assertion
 check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+# not CMD...: succeeds when CMD fails (for check, which runs a command, not a pipeline)
+not() { ! "$@"; }
 finish() { exit $((failures > 0)); }
 
 as_alice() { runuser -u "$ALICE" -- "$@"; }
