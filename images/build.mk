@@ -27,5 +27,5 @@ all: $(VMAGENT) $(AGENT_HELLO)
 # rebuilt only when the hash of its inputs, the agent binary included, changes),
 # so it runs on every `make images`: a deleted or stale output is always
 # noticed, and a no-op run takes well under a second.
-images: $(VMAGENT) $(AGENT_HELLO)
-	images/build.sh $(VMAGENT) $(IMAGES_OUT)
+images: $(VMAGENT) $(FSGW_CLIENT) $(AGENT_HELLO)
+	images/build.sh $(VMAGENT) $(FSGW_CLIENT) $(IMAGES_OUT)

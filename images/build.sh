@@ -8,11 +8,12 @@
 # Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
 # when its inputs change (a stamp holds the hash of its inputs).
 #
-# usage: images/build.sh VMAGENT_BINARY OUTDIR
+# usage: images/build.sh VMAGENT_BINARY VMFS_CLIENT_BINARY OUTDIR
 set -eu
 
 AGENT=$(realpath "$1")
-OUT=$(realpath -m "$2")
+FSCLIENT=$(realpath "$2")
+OUT=$(realpath -m "$3")
 SRC=$(cd "$(dirname "$0")" && pwd)
 CACHE=$OUT/cache
 ROOT_MB=${VMJOB_ROOT_MB:-48}
@@ -134,7 +135,7 @@ fi
 rmods=$(module_order $ROOT_MODULES)
 rootfiles=$(cd "$SRC/rootfs" && find . -type f | LC_ALL=C sort)
 h=$(echo "$KVER $rmods $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
-	$(inputs_hash "$AGENT" "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
+	$(inputs_hash "$AGENT" "$FSCLIENT" "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
 if ! uptodate "$OUT/minimal-root.img" "$h"; then
 	say "building root image (${ROOT_MB} MiB)"
 	st=$STAGE/root-tree
@@ -148,6 +149,8 @@ if ! uptodate "$OUT/minimal-root.img" "$h"; then
 	cp -R "$SRC/rootfs/." "$st/"
 	ln -sf /bin/busybox "$st/sbin/init"
 	install -s -m 0755 "$AGENT" "$st/sbin/vmagent"
+	# The filesystem gateway's guest side: rcS mounts the exports with it.
+	install -s -m 0755 "$FSCLIENT" "$st/sbin/vmfs-client"
 	# Modules needed after boot (the filesystem gateway's FUSE client).
 	for m in $rmods; do
 		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"

@@ -2,6 +2,7 @@
  * frames for streams that are not running are ignored (they may be late
  * frames for a command that just ended). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,6 +12,25 @@
 
 #include "agent.h"
 #include "kv.h"
+
+/* rcS leaves the last line of a failed gateway mount here (see
+ * images/rootfs/etc/init.d/rcS): the VM is then not fit to run jobs. */
+#define FS_ERROR_FILE "/run/vmjob-fs-error"
+
+static void add_fs_error(struct vj_kvbuf *kv)
+{
+	char buf[512];
+	int fd = open(FS_ERROR_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	vj_kv_add_fmt(kv, "error", "filesystem gateway: %s", buf);
+}
 
 void send_hello(struct agent *ag)
 {
@@ -24,6 +44,7 @@ void send_hello(struct agent *ag)
 	vj_kv_add_str(&kv, "version", "1");
 	vj_kv_add_str(&kv, "kernel", u.release);
 	vj_kv_add_str(&kv, "hostname", host);
+	add_fs_error(&kv);
 	port_send(&ag->port, VJ_HELLO, 0, kv.data, kv.len);
 	vj_kv_free(&kv);
 }
