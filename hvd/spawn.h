@@ -12,6 +12,17 @@
  * tool's last stderr line in err if it cannot run or exits non-zero. */
 int hv_run(char *const argv[], struct vj_err *err);
 
+/* Where hv_run_env looks for a tool named without a '/': fixed, so a root
+ * daemon never runs what an inherited PATH happens to point at. */
+#define HV_TOOL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* hv_run with exactly envp as the tool's environment (argv[0] found in
+ * HV_TOOL_PATH) and, if out is not NULL, its stdout captured into out[outsz]
+ * (NUL-terminated; output that does not fit is an error). envp NULL keeps
+ * hvd's environment and PATH, as hv_run does. */
+int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
+	       struct vj_err *err);
+
 #endif
 
 /* Run argv with stdout+stderr captured into out[outsz] (NUL-terminated, the
