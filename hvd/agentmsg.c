@@ -1,0 +1,44 @@
+#include "agentmsg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kv.h"
+
+enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f)
+{
+	switch (f->type) {
+	case VJ_STDOUT:
+	case VJ_STDERR:
+		return f->stream ? HV_AGENT_FORWARD : HV_AGENT_DROP; /* raw bytes */
+	case VJ_STARTED:
+	case VJ_EXIT:
+	case VJ_ERROR:
+		if (!f->stream)
+			return HV_AGENT_DROP;
+		if (vj_kv_validate(f->payload, f->len, NULL))
+			return HV_AGENT_MALFORMED;
+		return f->type == VJ_STARTED ? HV_AGENT_FORWARD : HV_AGENT_END;
+	default:
+		return HV_AGENT_DROP;
+	}
+}
+
+/* Guest strings go into hvd's log: no control characters. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+void hv_agent_hello_parse(const struct vj_frame *f, char *kernel, size_t ksz, char *host,
+			  size_t hsz)
+{
+	if (vj_kv_get_str(f->payload, f->len, "kernel", kernel, ksz, "?", NULL))
+		snprintf(kernel, ksz, "?");
+	if (vj_kv_get_str(f->payload, f->len, "hostname", host, hsz, "?", NULL))
+		snprintf(host, hsz, "?");
+	sanitize(kernel);
+	sanitize(host);
+}

@@ -1,0 +1,25 @@
+/* What hvd does with one frame from a guest agent (hostile input, DESIGN.md
+ * principle 3). Pure functions: the relay, the HELLO wait and the fuzzer
+ * share them. */
+#ifndef HV_AGENTMSG_H
+#define HV_AGENTMSG_H
+
+#include <stddef.h>
+
+#include "frame.h"
+
+enum hv_agent_action {
+	HV_AGENT_DROP,      /* not for any client (HELLO answers, unknown types) */
+	HV_AGENT_FORWARD,   /* pass to the stream's client */
+	HV_AGENT_END,       /* pass to the client; the stream is over (EXIT, ERROR) */
+	HV_AGENT_MALFORMED, /* a control frame whose kv payload is broken */
+};
+
+enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f);
+
+/* kernel and hostname of an agent HELLO, printable ASCII only ("?" if
+ * missing or unreadable). */
+void hv_agent_hello_parse(const struct vj_frame *f, char *kernel, size_t ksz, char *host,
+			  size_t hsz);
+
+#endif

@@ -1,0 +1,89 @@
+#include "jobcheck.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool usable;
+
+static void init(void)
+{
+	/* libslurm exits the process when it cannot read slurm.conf: look first. */
+	const char *conf = getenv("SLURM_CONF");
+	if (!conf || !*conf)
+		conf = "/etc/slurm/slurm.conf";
+	if (access(conf, R_OK) < 0)
+		return;
+	slurm_init(NULL);
+	usable = true;
+}
+
+/* libslurm's own job_state_string is not in its public header. */
+static const char *state_name(uint32_t base)
+{
+	static const char *const names[] = {"PENDING", "RUNNING", "SUSPENDED", "COMPLETED",
+					    "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL",
+					    "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY"};
+	return base < sizeof(names) / sizeof(names[0]) ? names[base] : "?";
+}
+
+static bool numeric_id(const char *job, uint32_t *id)
+{
+	char *end;
+	if (job[0] < '1' || job[0] > '9')
+		return false;
+	unsigned long v = strtoul(job, &end, 10);
+	if (*end || v > UINT32_MAX - 1)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
+enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
+{
+	uint32_t id;
+	if (!numeric_id(job, &id)) {
+		snprintf(why, whysz, "'%s' is not a Slurm job id", job);
+		return HV_JOB_UNKNOWN;
+	}
+	pthread_once(&once, init);
+	if (!usable) {
+		snprintf(why, whysz, "no readable slurm.conf");
+		return HV_JOB_UNKNOWN;
+	}
+	job_info_msg_t *resp = NULL;
+	if (slurm_load_job(&resp, id, SHOW_ALL) != SLURM_SUCCESS) {
+		int e = slurm_get_errno();
+		if (e == ESLURM_INVALID_JOB_ID) {
+			/* slurmctld answered: it no longer knows the job (purged
+			 * after MinJobAge), so the job is long over. */
+			snprintf(why, whysz, "unknown to slurmctld");
+			return HV_JOB_ENDED;
+		}
+		snprintf(why, whysz, "slurmctld: %s", slurm_strerror(e));
+		return HV_JOB_UNKNOWN;
+	}
+	enum hv_job_fate fate = HV_JOB_UNKNOWN;
+	snprintf(why, whysz, "no record for job %u", id);
+	for (uint32_t i = 0; i < resp->record_count; i++) {
+		slurm_job_info_t *j = &resp->job_array[i];
+		if (j->job_id != id)
+			continue;
+		uint32_t base = j->job_state & JOB_STATE_BASE;
+		snprintf(why, whysz, "state %s", state_name(base));
+		fate = base == JOB_PENDING || base == JOB_RUNNING || base == JOB_SUSPENDED
+			       ? HV_JOB_ALIVE
+			       : HV_JOB_ENDED;
+		break;
+	}
+	slurm_free_job_info_msg(resp);
+	return fate;
+}

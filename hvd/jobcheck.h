@@ -1,0 +1,14 @@
+/* Is a VM's Slurm job still alive? Asked of slurmctld (libslurm), the only
+ * authority: hvd destroys a VM only when Slurm says its job ended, never
+ * on doubt (controller unreachable, a job name that is no Slurm id). */
+#ifndef HV_JOBCHECK_H
+#define HV_JOBCHECK_H
+
+#include <stddef.h>
+
+enum hv_job_fate { HV_JOB_ALIVE, HV_JOB_ENDED, HV_JOB_UNKNOWN };
+
+/* why gets a short reason ("state COMPLETED", "slurmctld: ..."). */
+enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz);
+
+#endif
