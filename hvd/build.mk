@@ -2,6 +2,8 @@
 HVD_SRCS := hvd/main.c hvd/config.c hvd/log.c hvd/server.c hvd/vmtable.c hvd/vmlife.c \
 	hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/imgcache.c hvd/disk.c hvd/spawn.c \
 	hvd/fsutil.c hvd/domain.c hvd/agentconn.c hvd/relay.c hvd/probe.c
+# per-job scratch volumes: file or LVM backend
+HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
 HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
 HVCTL_SRCS := hvd/hvctl.c

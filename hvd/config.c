@@ -23,6 +23,7 @@ void hv_config_defaults(struct hv_config *c)
 	c->boot_timeout = 60;
 	c->probe_timeout = 15;
 	c->default_scratch_mb = 1024;
+	snprintf(c->scratch_backend, sizeof(c->scratch_backend), "%s", "file");
 	c->log_level = LOG_INFO;
 }
 
@@ -105,6 +106,21 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		c->probe_timeout = (unsigned)n;
 		return 0;
 	}
+	if (strcmp(k, "scratch_mb_per_cpu") == 0)
+		return set_uint(&c->scratch_mb_per_cpu, v, 0, 1u << 20, err);
+	if (strcmp(k, "scratch_backend") == 0) {
+		if (strcmp(v, "file") && strcmp(v, "lvm"))
+			return vj_err_set(err, EINVAL, "'%s' is not one of file, lvm", v);
+		return set_str(c->scratch_backend, sizeof(c->scratch_backend), v, err);
+	}
+	if (strcmp(k, "scratch_vg") == 0) {
+		/* LVM's VG name rules: it ends up in tool arguments and /dev paths. */
+		if (!v[0] || v[0] == '-' || !strcmp(v, ".") || !strcmp(v, "..") ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_.-") !=
+			    strlen(v))
+			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
+		return set_str(c->scratch_vg, sizeof(c->scratch_vg), v, err);
+	}
 	if (strcmp(k, "default_scratch_mb") == 0)
 		return set_uint(&c->default_scratch_mb, v, 16, 16u << 20, err);
 	if (strcmp(k, "log_level") == 0) {
@@ -165,5 +181,7 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 		rc = vj_err_set(err, ENAMETOOLONG,
 				"%s: run_dir '%s' is too long for the VMs' agent sockets (limit %zu bytes)",
 				path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
+	if (!rc && !strcmp(c->scratch_backend, "lvm") && !c->scratch_vg[0])
+		rc = vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
 	return rc;
 }

@@ -89,8 +89,9 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	fputs("    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n", f);
 	path_attr(f, "      <source file='", s->overlay, "'/>\n");
 	fputs("      <target dev='vda' bus='virtio'/>\n    </disk>\n", f);
-	fputs("    <disk type='file' device='disk'>\n      <driver name='qemu' type='raw'/>\n", f);
-	path_attr(f, "      <source file='", s->scratch, "'/>\n");
+	fprintf(f, "    <disk type='%s' device='disk'>\n      <driver name='qemu' type='raw'/>\n", s->scratch_block ? "block" : "file");
+	path_attr(f, s->scratch_block ? "      <source dev='" : "      <source file='", s->scratch,
+		  "'/>\n");
 	fputs("      <target dev='vdb' bus='virtio'/>\n    </disk>\n", f);
 	fputs("    <serial type='file'>\n", f);
 	path_attr(f, "      <source path='", s->console_log, "'/>\n");

@@ -19,6 +19,7 @@ struct hv_domain_spec {
 	const char *cpuset;      /* host cores for the vCPUs, "" = any */
 	const char *kernel, *initrd, *cmdline;
 	const char *overlay, *scratch, *console_log, *agent_sock;
+	bool scratch_block;      /* scratch is a block device (an LV), not a file */
 	const char *job, *image;
 	uid_t uid;
 	gid_t gid;

@@ -108,6 +108,15 @@ static void test_xml(void)
 	CHECK(strstr(xml, "<target type='virtio' name='org.vmjob.agent'/>"));
 	CHECK(strstr(xml, "<on_poweroff>destroy</on_poweroff>"));
 	CHECK(strstr(xml, "<vmjob:created>1970-01-01T00:00:00Z</vmjob:created>"));
+	CHECK(strstr(xml, "<disk type='file' device='disk'>") &&
+	      strstr(xml, "<source file='/v/scratch.img'/>"));
+	free(xml);
+	/* An LVM scratch volume is attached as a block device. */
+	s.scratch = "/dev/vg0/vmjob_1";
+	s.scratch_block = true;
+	xml = hv_domain_xml(&s);
+	CHECK(xml && strstr(xml, "<disk type='block' device='disk'>") &&
+	      strstr(xml, "<source dev='/dev/vg0/vmjob_1'/>") && !strstr(xml, "scratch.img"));
 	free(xml);
 	s.virt = "kvm";
 	s.cpuset = "";

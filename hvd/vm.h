@@ -32,6 +32,7 @@ struct hv_vm {
 	gid_t gid;
 	unsigned cpus, mem_mb;
 	uint64_t scratch_mb;
+	bool scratch_asked; /* the size came from the job (--vm-scratch) */
 	time_t created;
 	char run_dir[PATH_MAX], disk_dir[PATH_MAX];
 

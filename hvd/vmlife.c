@@ -17,6 +17,7 @@
 #include "log.h"
 #include "probe.h"
 #include "relay.h"
+#include "scratch.h"
 #include "vm.h"
 
 static void vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
@@ -82,10 +83,8 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 {
 	struct hv_image im;
 	char root[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
-	char overlay[PATH_MAX + 16], scratch[PATH_MAX + 16], console[PATH_MAX + 16],
-		agent[PATH_MAX + 16];
+	char overlay[PATH_MAX + 16], console[PATH_MAX + 16], agent[PATH_MAX + 16];
 	snprintf(overlay, sizeof(overlay), "%s/root.qcow2", vm->disk_dir);
-	snprintf(scratch, sizeof(scratch), "%s/scratch.img", vm->disk_dir);
 	snprintf(console, sizeof(console), "%s/console.log", vm->run_dir);
 	snprintf(agent, sizeof(agent), "%s/agent.sock", vm->run_dir);
 
@@ -107,7 +106,11 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	if (aborted(vm))
 		return vj_err_set(err, ECANCELED, "destroyed during start-up");
 
-	if (hv_disk_scratch(scratch, vm->scratch_mb, err))
+	/* File or LV (hvd.conf scratch_backend); why names the size's source. */
+	struct hv_scratch scratch;
+	char why[96];
+	hv_scratch_size_mb(cfg, vm->scratch_asked ? vm->scratch_mb : 0, vm->cpus, why, sizeof(why));
+	if (hv_scratch_create(cfg, vm->job, vm->scratch_mb, why, &scratch, err))
 		return -1;
 	long t_scratch = (long)(hv_now_ms() - t0);
 	if (aborted(vm))
@@ -122,7 +125,8 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	struct hv_domain_spec spec = {
 		.name = vm->domain, .virt = virt, .mem_mb = vm->mem_mb, .cpus = vm->cpus,
 		.cpuset = vm->cores, .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
-		.overlay = overlay, .scratch = scratch, .console_log = console,
+		.overlay = overlay, .scratch = scratch.path, .scratch_block = scratch.block,
+		.console_log = console,
 		.agent_sock = agent, .job = vm->job, .image = vm->image, .uid = vm->uid,
 		.gid = vm->gid, .created = vm->created,
 	};
@@ -180,6 +184,15 @@ static void fill_res(const struct hv_vm *vm, struct hv_create_res *res)
 	res->t_agent = vm->t_agent;
 }
 
+/* The scratch volume outlives the domain and dirs teardown removes (an LV
+ * lives in the VG): remove it too, logging a failure. */
+static void scratch_remove(const struct hv_config *cfg, const char *job)
+{
+	struct vj_err err = {0};
+	if (hv_scratch_remove(cfg, job, &err))
+		hv_err("job %s: %s", job, err.msg);
+}
+
 int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		 struct hv_create_res *res, struct vj_err *err)
 {
@@ -222,7 +235,8 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	vm->gid = rq->gid;
 	vm->cpus = rq->cpus;
 	vm->mem_mb = rq->mem_mb;
-	vm->scratch_mb = rq->scratch_mb ? rq->scratch_mb : cfg->default_scratch_mb;
+	vm->scratch_mb = hv_scratch_size_mb(cfg, rq->scratch_mb, rq->cpus, NULL, 0);
+	vm->scratch_asked = rq->scratch_mb != 0;
 	vm->created = time(NULL);
 	vm->state = HV_VM_BOOTING;
 	strcpy(vm->virt, "-");
@@ -251,6 +265,7 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	struct vj_err ignore;
 	hv_rmdir_flat(vm->disk_dir, &ignore);
 	hv_rmdir_flat(vm->run_dir, &ignore);
+	hv_scratch_remove(cfg, vm->job, &ignore);
 	rc = build(cfg, vm, t0, err);
 	hv_table_lock();
 	if (rc == 0 && vm->abort)
@@ -261,6 +276,7 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		vj_err_prefix(err, "cannot start the VM of job %s", vm->job);
 		hv_err("%s", err->msg);
 		teardown(vm);
+		scratch_remove(cfg, vm->job);
 		hv_table_lock();
 		hv_table_remove_locked(vm);
 		hv_table_unlock();
@@ -292,7 +308,8 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 		int d = hv_domain_destroy(tmp.domain, err);
 		if (d < 0)
 			return -1;
-		if (hv_rmdir_flat(tmp.disk_dir, err) || hv_rmdir_flat(tmp.run_dir, err))
+		if (hv_scratch_remove(cfg, job, err) || hv_rmdir_flat(tmp.disk_dir, err) ||
+		    hv_rmdir_flat(tmp.run_dir, err))
 			return -1;
 		if (d > 0)
 			hv_info("job %s: destroyed domain %s (not in hvd's table)", job, tmp.domain);
@@ -315,6 +332,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 	hv_table_unlock();
 	hv_info("job %s: destroying VM %s", job, vm->domain);
 	teardown(vm);
+	scratch_remove(cfg, vm->job);
 	hv_table_lock();
 	hv_table_remove_locked(vm);
 	hv_table_unlock();
