@@ -40,3 +40,13 @@ $(B)/hvd/test_hvd: $(HVD_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
 check-hvd: $(B)/hvd/test_hvd
 	$(B)/hvd/test_hvd
 check: check-hvd
+
+# The scratch backends' test driver (tests/hvd/10-lvm-scratch.sh runs it on
+# the host and inside an LVM test guest). Static: the guest needs no
+# libraries for it, only for the LVM tools it runs.
+SCRATCH_DRIVER_SRCS := tests/hvd/scratch_driver.c hvd/scratch.c hvd/scratch_file.c \
+	hvd/scratch_lvm.c hvd/spawn.c hvd/fsutil.c hvd/log.c hvd/config.c
+$(B)/lvmtest/scratch-driver: $(SCRATCH_DRIVER_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) -Ihvd -static -o $@ $(SCRATCH_DRIVER_SRCS) $(COMMON_SRCS)
+all: $(B)/lvmtest/scratch-driver
