@@ -214,6 +214,9 @@ const char *vj_type_name(uint16_t type)
 	case VJ_REQ_LIST: return "LIST";
 	case VJ_REQ_EXEC: return "REQ_EXEC";
 	case VJ_REQ_STATUS: return "STATUS";
+	case VJ_REQ_DRAIN: return "DRAIN";
+	case VJ_REQ_RESUME: return "RESUME";
+	case VJ_REQ_VMS: return "VMS";
 	case VJ_REPLY_OK: return "OK";
 	case VJ_REPLY_ERR: return "ERR";
 	default: return "UNKNOWN";

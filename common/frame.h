@@ -38,6 +38,10 @@ enum vj_type {
 	VJ_REQ_EXEC = 35,    /* kv job + the VJ_EXEC fields; the connection then
 	                        relays that one stream until VJ_EXIT/VJ_ERROR */
 	VJ_REQ_STATUS = 36,  /* kv job */
+	VJ_REQ_DRAIN = 40,   /* kv [reason]: refuse new VMs until RESUME, across restarts (root) */
+	VJ_REQ_RESUME = 41,  /* no payload: accept new VMs again (root) */
+	VJ_REQ_VMS = 42,     /* no payload: host totals + one `vm` record per VM with
+	                        phase times, cpu_ns and mem_kib (hvctl vms/cpu/metrics) */
 	VJ_REPLY_OK = 48,    /* kv depends on the request */
 	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
 };

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "meta.h"
 #include "relay.h"
+#include "scratch.h"
 #include "vm.h"
 #include "vmlife.h"
 
@@ -37,9 +38,12 @@ static bool aborted(void *ud)
 	return a;
 }
 
-static void drop(struct hv_vm *vm)
+static void drop(const struct hv_config *cfg, struct hv_vm *vm)
 {
+	struct vj_err err = {0};
 	hv_vm_teardown(vm);
+	if (hv_scratch_remove(cfg, vm->job, &err))
+		hv_err("job %s: %s", vm->job, err.msg);
 	hv_table_lock();
 	hv_table_remove_locked(vm);
 	hv_table_unlock();
@@ -82,7 +86,7 @@ static void *adopt_main(void *arg)
 		hv_table_lock();
 		vm->state = HV_VM_DESTROYING;
 		hv_table_unlock();
-		drop(vm);
+		drop(cfg, vm);
 	} else {
 		/* Running but mute: never destroyed on doubt; the job's epilog
 		 * or the reaper (once its job ends) removes it. */
@@ -180,6 +184,23 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 	ctx->adopted++;
 }
 
+/* Scratch volumes (LVs tagged for this hvd, or files) of jobs without a VM. */
+static int sweep_volume(const struct hv_scratch *v, void *ud)
+{
+	const struct hv_config *cfg = ud;
+	hv_table_lock();
+	bool known = hv_table_find_locked(v->job) != NULL;
+	hv_table_unlock();
+	if (known)
+		return 0;
+	struct vj_err err = {0};
+	if (hv_scratch_remove(cfg, v->job, &err))
+		hv_err("job %s: cannot remove its leftover scratch volume: %s", v->job, err.msg);
+	else
+		hv_info("job %s: removed leftover scratch volume %s (no VM)", v->job, v->path);
+	return 0;
+}
+
 /* Remove base/vm/<job> for every job without a table entry: the leftovers of
  * a create (overlay, scratch file, sockets) that never got a domain, or of
  * a domain that died while hvd was down. */
@@ -225,6 +246,8 @@ void hv_adopt_all(const struct hv_config *cfg)
 		hv_err("start-up recovery skipped: %s", err.msg);
 		return;
 	}
+	if (hv_scratch_list(cfg, sweep_volume, (void *)cfg, &err))
+		hv_err("start-up recovery: cannot list scratch volumes: %s", err.msg);
 	unsigned swept = sweep(cfg->state_dir) + sweep(cfg->run_dir);
 	hv_info("start-up recovery: %u VM(s) being adopted, %u other vmjob domain(s) left alone, %u leftover dir(s) removed",
 		ctx.adopted, ctx.foreign, swept);

@@ -9,19 +9,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "fsutil.h"
 #include "kv.h"
 #include "log.h"
 
 #define HELLO_INTERVAL_MS 500
-
-/* Guest strings go into hvd's log: no control characters. */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			*s = '?';
-}
 
 static int try_connect(const char *path)
 {
@@ -126,13 +119,8 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 			return vj_err_sys(err, -rc, "reading the agent channel");
 		}
 		if (f.type == VJ_HELLO && f.stream == 0) {
-			char kernel[128] = "?", host[128] = "?";
-			if (vj_kv_get_str(f.payload, f.len, "kernel", kernel, sizeof(kernel), "?", NULL))
-				strcpy(kernel, "?");
-			if (vj_kv_get_str(f.payload, f.len, "hostname", host, sizeof(host), "?", NULL))
-				strcpy(host, "?");
-			sanitize(kernel);
-			sanitize(host);
+			char kernel[128], host[128];
+			hv_agent_hello_parse(&f, kernel, sizeof(kernel), host, sizeof(host));
 			hv_info("job %s: agent ready (kernel %s, hostname %s)", job, kernel, host);
 			free(f.payload);
 			return fd;

@@ -4,9 +4,15 @@ HVD_SRCS := hvd/main.c hvd/config.c hvd/log.c hvd/server.c hvd/vmtable.c hvd/vml
 	hvd/fsutil.c hvd/domain.c hvd/agentconn.c hvd/relay.c hvd/probe.c
 # per-job scratch volumes: file or LVM backend
 HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
+# crash-safe state, admission and density knobs, admin requests
+HVD_SRCS += hvd/admit.c hvd/drain.c hvd/cpuset.c hvd/meta.c hvd/domquery.c hvd/adopt.c \
+	hvd/jobcheck.c hvd/reaper.c hvd/req_admin.c hvd/reqparse.c hvd/agentmsg.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
 HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
+# libslurm: the reaper asks slurmctld whether a VM's job still lives.
+HVD_LIBS += -lslurm
 HVCTL_SRCS := hvd/hvctl.c
+HVCTL_SRCS += hvd/hvctl_admin.c
 HVCTL_OBJS := $(HVCTL_SRCS:%.c=$(B)/%.o)
 
 EXTRA_CFLAGS_hvd/ := $(shell pkg-config --cflags libvirt libcurl libcrypto 2>/dev/null) -pthread
@@ -30,7 +36,7 @@ install-hvd: $(B)/hvd/hvd $(B)/hvd/hvctl
 		install -m 0644 etc/hvd.conf $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf
 
 # Unit tests of the input-facing parts, with sanitizers (own objects, not $(B)/hvd/*.o).
-HVD_TEST_SRCS := hvd/test_hvd.c hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/domain.c hvd/log.c
+HVD_TEST_SRCS := hvd/test_hvd.c hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/domain.c hvd/log.c hvd/cpuset.c
 HVD_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(B)/hvd/test_hvd: $(HVD_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
 	@mkdir -p $(dir $@)

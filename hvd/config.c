@@ -25,6 +25,13 @@ void hv_config_defaults(struct hv_config *c)
 	c->default_scratch_mb = 1024;
 	snprintf(c->scratch_backend, sizeof(c->scratch_backend), "%s", "file");
 	c->log_level = LOG_INFO;
+	c->reap_interval = 60;
+	c->max_vms = 0;
+	c->host_mem_reserve_mb = 1024;
+	c->pin_vcpus = true;
+	snprintf(c->numa, sizeof(c->numa), "%s", "preferred");
+	snprintf(c->disk_cache, sizeof(c->disk_cache), "%s", "unsafe");
+	snprintf(c->disk_io, sizeof(c->disk_io), "%s", "threads");
 }
 
 static char *trim(char *s)
@@ -65,6 +72,20 @@ static int set_uint(uint64_t *dst, const char *v, uint64_t min, uint64_t max, st
 				  (unsigned long long)min, (unsigned long long)max);
 	*dst = n;
 	return 0;
+}
+
+/* v must be one of the NULL-terminated words. */
+static int set_word(char *dst, size_t dstsz, const char *v, const char *const *words,
+		    struct vj_err *err)
+{
+	char list[128] = "";
+	for (size_t i = 0; words[i]; i++) {
+		if (!strcmp(v, words[i]))
+			return set_str(dst, dstsz, v, err);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 words[i]);
+	}
+	return vj_err_set(err, EINVAL, "'%s' is not one of %s", v, list);
 }
 
 static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_err *err)
@@ -123,6 +144,43 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 	}
 	if (strcmp(k, "default_scratch_mb") == 0)
 		return set_uint(&c->default_scratch_mb, v, 16, 16u << 20, err);
+	if (strcmp(k, "instance") == 0)
+		return set_str(c->instance, sizeof(c->instance), v, err);
+	if (strcmp(k, "reap_interval") == 0) {
+		if (set_uint(&n, v, 0, 86400, err))
+			return -1;
+		c->reap_interval = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "max_vms") == 0) {
+		if (set_uint(&n, v, 0, 100000, err))
+			return -1;
+		c->max_vms = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(k, "host_mem_reserve_mb") == 0)
+		return set_uint(&c->host_mem_reserve_mb, v, 0, 1u << 30, err);
+	if (strcmp(k, "pin_vcpus") == 0) {
+		static const char *const yn[] = {"yes", "no", NULL};
+		char w[4];
+		if (set_word(w, sizeof(w), v, yn, err))
+			return -1;
+		c->pin_vcpus = w[0] == 'y';
+		return 0;
+	}
+	if (strcmp(k, "numa") == 0) {
+		static const char *const w[] = {"off", "preferred", "strict", NULL};
+		return set_word(c->numa, sizeof(c->numa), v, w, err);
+	}
+	if (strcmp(k, "disk_cache") == 0) {
+		static const char *const w[] = {"none", "writeback", "writethrough", "directsync",
+						"unsafe", NULL};
+		return set_word(c->disk_cache, sizeof(c->disk_cache), v, w, err);
+	}
+	if (strcmp(k, "disk_io") == 0) {
+		static const char *const w[] = {"threads", "native", "io_uring", NULL};
+		return set_word(c->disk_io, sizeof(c->disk_io), v, w, err);
+	}
 	if (strcmp(k, "log_level") == 0) {
 		int l = hv_log_level_parse(v);
 		if (l < 0)
@@ -137,8 +195,10 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		if (errno == ENOENT && !must_exist)
+		if (errno == ENOENT && !must_exist) {
+			snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
 			return 0;
+		}
 		return vj_err_sys(err, errno, "cannot open %s", path);
 	}
 	char buf[4096];
@@ -176,6 +236,13 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 	if (!rc && ferror(f))
 		rc = vj_err_sys(err, EIO, "cannot read %s", path);
 	fclose(f);
+	if (!rc && !c->instance[0])
+		snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
+	/* QEMU refuses io=native unless the host page cache is bypassed. */
+	if (!rc && !strcmp(c->disk_io, "native") && strcmp(c->disk_cache, "none") &&
+	    strcmp(c->disk_cache, "directsync"))
+		rc = vj_err_set(err, EINVAL, "%s: disk_io = native needs disk_cache = none or directsync",
+				path);
 	/* run_dir/vm/<64-char job>/agent.sock must fit a Unix socket address. */
 	if (!rc && strlen(c->run_dir) + strlen("/vm/") + 64 + strlen("/agent.sock") >= 108)
 		rc = vj_err_set(err, ENAMETOOLONG,

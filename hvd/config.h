@@ -39,6 +39,18 @@ struct hv_config {
 	char scratch_backend[8];      /* file | lvm (scratch.h) */
 	char scratch_vg[128];         /* the VG of the lvm backend */
 	int log_level;            /* syslog priority */
+	/* Identity written into each domain's metadata: a restarted hvd adopts
+	 * only its own domains, so two hvds on one host never fight. */
+	char instance[PATH_MAX];  /* default: state_dir */
+	unsigned reap_interval;   /* s between checks for VMs of ended jobs; 0 = off */
+
+	/* Density knobs (etc/hvd.conf says why each exists). */
+	unsigned max_vms;         /* 0 = no limit but memory */
+	uint64_t host_mem_reserve_mb;
+	bool pin_vcpus;           /* vCPU i -> the job's i-th allocated core */
+	char numa[12];            /* off | preferred | strict */
+	char disk_cache[16];      /* none | writeback | writethrough | directsync | unsafe */
+	char disk_io[12];         /* threads | native | io_uring */
 };
 
 void hv_config_defaults(struct hv_config *c);

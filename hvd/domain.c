@@ -9,6 +9,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "cpuset.h"
 #include "log.h"
 
 static void esc(FILE *f, const char *s)
@@ -41,6 +42,97 @@ static void path_attr(FILE *f, const char *pre, const char *path, const char *po
 	fputs(post, f);
 }
 
+static void num_el(FILE *f, const char *indent, const char *tag, unsigned long long n)
+{
+	char num[32];
+	snprintf(num, sizeof(num), "%llu", n);
+	el(f, indent, tag, num);
+}
+
+/* Everything hvd needs to rebuild its table entry after a restart. */
+static void meta_fields(FILE *f, const struct hv_domain_spec *s, const char *pfx)
+{
+	char created[32], tag[48];
+	struct tm tm;
+	gmtime_r(&s->created, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+#define FIELD(name, text) (snprintf(tag, sizeof(tag), "%s" name, pfx), el(f, "      ", tag, text))
+#define NFIELD(name, n) (snprintf(tag, sizeof(tag), "%s" name, pfx), num_el(f, "      ", tag, n))
+	FIELD("job", s->job);
+	NFIELD("uid", (unsigned)s->uid);
+	NFIELD("gid", (unsigned)s->gid);
+	FIELD("image", s->image);
+	FIELD("created", created);
+	if (s->instance)
+		FIELD("instance", s->instance);
+	FIELD("virt", s->virt);
+	NFIELD("cpus", s->cpus);
+	NFIELD("mem_mb", s->mem_mb);
+	if (s->cpuset && *s->cpuset)
+		FIELD("cores", s->cpuset);
+	if (s->scratch_mb)
+		NFIELD("scratch_mb", s->scratch_mb);
+	const long t[] = {s->t_image, s->t_scratch, s->t_domain, s->t_agent};
+	const char *tn[] = {"t_image", "t_scratch", "t_domain", "t_agent"};
+	for (int i = 0; i < 4; i++)
+		if (t[i] >= 0) {
+			snprintf(tag, sizeof(tag), "%s%s", pfx, tn[i]);
+			num_el(f, "      ", tag, (unsigned long long)t[i]);
+		}
+#undef FIELD
+#undef NFIELD
+}
+
+char *hv_domain_meta_xml(const struct hv_domain_spec *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs("<vm>\n", f);
+	meta_fields(f, s, "");
+	fputs("</vm>\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* vCPU i on the job's i-th core, QEMU's own threads on all of them, memory
+ * on their NUMA nodes: the VM uses what Slurm gave the job and nothing else. */
+static void cpu_placement(FILE *f, const struct hv_domain_spec *s)
+{
+	if (!s->cpuset || !*s->cpuset)
+		return;
+	unsigned cores[1024];
+	size_t n = 0;
+	if (s->pin_vcpus && hv_cpulist_parse(s->cpuset, cores, 1024, &n) == 0 && n > 0) {
+		fputs("  <cputune>\n", f);
+		for (unsigned v = 0; v < s->cpus; v++)
+			fprintf(f, "    <vcpupin vcpu='%u' cpuset='%u'/>\n", v, cores[v % n]);
+		path_attr(f, "    <emulatorpin cpuset='", s->cpuset, "'/>\n");
+		fputs("  </cputune>\n", f);
+	}
+	if (s->numa_mode && strcmp(s->numa_mode, "off") && s->numa_nodes && *s->numa_nodes) {
+		fprintf(f, "  <numatune>\n    <memory mode='%s' nodeset='",
+			!strcmp(s->numa_mode, "strict") ? "strict" : "preferred");
+		esc(f, s->numa_nodes);
+		fputs("'/>\n  </numatune>\n", f);
+	}
+}
+
+static void disk_driver(FILE *f, const struct hv_domain_spec *s, const char *type)
+{
+	fprintf(f, "      <driver name='qemu' type='%s'", type);
+	if (s->disk_cache && *s->disk_cache)
+		path_attr(f, " cache='", s->disk_cache, "'");
+	if (s->disk_io && *s->disk_io)
+		path_attr(f, " io='", s->disk_io, "'");
+	fputs("/>\n", f);
+}
+
 char *hv_domain_xml(const struct hv_domain_spec *s)
 {
 	char *buf = NULL;
@@ -48,24 +140,13 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	char created[32], num[32];
-	struct tm tm;
-	gmtime_r(&s->created, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
 	fprintf(f, "<domain type='%s'>\n", !strcmp(s->virt, "kvm") ? "kvm" : "qemu");
 	el(f, "  ", "name", s->name);
 	/* The job's identity lives in libvirt itself, so a restarted hvd (and an
 	 * admin with virsh) can tell whose VM this is. */
 	fputs("  <metadata>\n", f);
 	fprintf(f, "    <vmjob:vm xmlns:vmjob='%s'>\n", HV_METADATA_NS);
-	el(f, "      ", "vmjob:job", s->job);
-	snprintf(num, sizeof(num), "%u", (unsigned)s->uid);
-	el(f, "      ", "vmjob:uid", num);
-	snprintf(num, sizeof(num), "%u", (unsigned)s->gid);
-	el(f, "      ", "vmjob:gid", num);
-	el(f, "      ", "vmjob:image", s->image);
-	el(f, "      ", "vmjob:created", created);
+	meta_fields(f, s, "vmjob:");
 	fputs("    </vmjob:vm>\n  </metadata>\n", f);
 	fprintf(f, "  <memory unit='MiB'>%u</memory>\n", s->mem_mb);
 	if (s->cpuset && *s->cpuset)
@@ -73,6 +154,7 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	else
 		fputs("  <vcpu placement='static'>", f);
 	fprintf(f, "%u</vcpu>\n", s->cpus);
+	cpu_placement(f, s);
 	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n", f);
 	el(f, "    ", "kernel", s->kernel);
 	el(f, "    ", "initrd", s->initrd);
@@ -86,10 +168,12 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	      "  <on_crash>destroy</on_crash>\n",
 	      f);
 	fputs("  <devices>\n", f);
-	fputs("    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n", f);
+	fputs("    <disk type='file' device='disk'>\n", f);
+	disk_driver(f, s, "qcow2");
 	path_attr(f, "      <source file='", s->overlay, "'/>\n");
 	fputs("      <target dev='vda' bus='virtio'/>\n    </disk>\n", f);
-	fprintf(f, "    <disk type='%s' device='disk'>\n      <driver name='qemu' type='raw'/>\n", s->scratch_block ? "block" : "file");
+	fprintf(f, "    <disk type='%s' device='disk'>\n", s->scratch_block ? "block" : "file");
+	disk_driver(f, s, "raw");
 	path_attr(f, s->scratch_block ? "      <source dev='" : "      <source file='", s->scratch,
 		  "'/>\n");
 	fputs("      <target dev='vdb' bus='virtio'/>\n    </disk>\n", f);
@@ -155,6 +239,11 @@ static virConnectPtr get_conn(struct vj_err *err)
 		vj_err_set(err, EIO, "cannot connect to libvirt at %s: %s", conn_uri, lv_msg());
 	pthread_mutex_unlock(&conn_lock);
 	return c;
+}
+
+struct _virConnect *hv_libvirt_get(struct vj_err *err)
+{
+	return get_conn(err);
 }
 
 int hv_domain_start(const char *xml, const char *name, struct vj_err *err)

@@ -5,6 +5,7 @@
 #define HV_DOMAIN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -24,10 +25,22 @@ struct hv_domain_spec {
 	uid_t uid;
 	gid_t gid;
 	time_t created;
+	/* metadata beyond the job's identity, so a restarted hvd rebuilds its
+	 * whole view from libvirt (DESIGN.md principle 2) */
+	const char *instance;
+	uint64_t scratch_mb;
+	long t_image, t_scratch, t_domain, t_agent; /* ms; < 0 = not yet */
+	/* density knobs (hvd.conf) */
+	bool pin_vcpus;         /* vcpupin each vCPU to one core of cpuset */
+	const char *numa_mode;  /* "off" | "preferred" | "strict" */
+	const char *numa_nodes; /* host NUMA nodes of cpuset, "" = unknown */
+	const char *disk_cache, *disk_io;
 };
 
 /* malloc'd XML, NULL on out-of-memory. */
 char *hv_domain_xml(const struct hv_domain_spec *s);
+/* The <vm> metadata element alone (unprefixed, for virDomainSetMetadata). */
+char *hv_domain_meta_xml(const struct hv_domain_spec *s);
 
 /* One shared connection (libvirt connections are thread-safe), reopened if
  * it broke. */
@@ -37,5 +50,10 @@ int hv_domain_start(const char *xml, const char *name, struct vj_err *err);
 int hv_domain_destroy(const char *name, struct vj_err *err);
 /* 1 running, 0 not, -1 cannot tell. */
 int hv_domain_running(const char *name);
+
+/* The shared connection with a reference the caller drops with
+ * virConnectClose (domquery.c builds on it). NULL with err set. */
+struct _virConnect;
+struct _virConnect *hv_libvirt_get(struct vj_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "hvctl_admin.h"
 #include "kv.h"
 
 #ifndef VJ_RUNSTATEDIR
@@ -42,8 +43,10 @@ static void usage(FILE *f)
 		"                            run CMD in the VM of JOB as yourself and relay its\n"
 		"                            stdio; -t: with a pseudo-terminal; -C: working\n"
 		"                            directory (default: the current one); -e: environment.\n"
-		"                            Exit status: the command's, 128+N if killed by N.\n\n"
-		"Options:\n"
+		"                            Exit status: the command's, 128+N if killed by N.\n");
+	hvctl_admin_usage(f);
+	fprintf(f,
+		"\nOptions:\n"
 		"  -s SOCKET                 hvd's socket (default %s, or $VMJOB_SOCKET)\n"
 		"  -h, --help                this help\n",
 		sock_path);
@@ -417,6 +420,8 @@ int main(int argc, char **argv)
 		return cmd_create(vargc, vargv);
 	if (!strcmp(verb, "exec"))
 		return cmd_exec(vargc, vargv);
+	if (hvctl_admin_verb(verb))
+		return hvctl_admin_main(sock_path, vargc, vargv);
 	if (!strcmp(verb, "help")) {
 		usage(stdout);
 		return 0;

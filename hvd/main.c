@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "config.h"
 #include "domain.h"
+#include "drain.h"
 #include "fetch.h"
 #include "fsutil.h"
 #include "log.h"
+#include "reaper.h"
 #include "server.h"
 
 static void usage(FILE *f)
@@ -150,6 +153,10 @@ int main(int argc, char **argv)
 	hv_info("hvd started: socket %s, catalogue %s, libvirt %s, virt_type %s, config %s%s",
 		cfg.socket, cfg.catalogue, cfg.libvirt_uri, cfg.virt_type, conf,
 		conf_given || access(conf, F_OK) == 0 ? "" : " (absent: defaults)");
+	/* Rebuild the view from libvirt and the disk before serving anyone. */
+	hv_drain_load(&cfg);
+	hv_adopt_all(&cfg);
+	hv_reaper_start(&cfg);
 	hv_server_run(&cfg, lfd, sigfd);
 	if (!foreground)
 		unlink(cfg.pidfile);

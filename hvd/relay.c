@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "agentmsg.h"
 #include "kv.h"
 #include "log.h"
 
@@ -41,21 +42,14 @@ static void end_stream_locked(struct hv_stream *st, const char *msg)
 
 static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 {
-	switch (f->type) {
-	case VJ_STARTED:
-	case VJ_STDOUT:
-	case VJ_STDERR:
-	case VJ_EXIT:
-	case VJ_ERROR:
-		break;
-	case VJ_HELLO:
-		return; /* the agent answering one of our HELLOs */
-	default:
-		hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->job,
-			 vj_type_name(f->type), f->stream);
+	enum hv_agent_action act = hv_agent_msg_action(f);
+	if (act == HV_AGENT_DROP) {
+		if (f->type != VJ_HELLO) /* HELLO: the agent answering one of ours */
+			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->job,
+				 vj_type_name(f->type), f->stream);
 		return;
 	}
-	bool ends = f->type == VJ_EXIT || f->type == VJ_ERROR;
+	bool ends = act == HV_AGENT_END;
 	pthread_mutex_lock(&vm->slock);
 	struct hv_stream *st = vm->streams;
 	while (st && st->id != f->stream)
@@ -64,7 +58,7 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 		pthread_mutex_unlock(&vm->slock);
 		return; /* a stream whose client left; the guest may still talk */
 	}
-	if (f->type != VJ_STDOUT && f->type != VJ_STDERR && vj_kv_validate(f->payload, f->len, NULL)) {
+	if (act == HV_AGENT_MALFORMED) {
 		end_stream_locked(st, "the VM's agent sent a malformed reply");
 		pthread_mutex_unlock(&vm->slock);
 		return;

@@ -19,6 +19,8 @@
 #include "kv.h"
 #include "log.h"
 #include "relay.h"
+#include "req_admin.h"
+#include "reqparse.h"
 #include "vm.h"
 #include "vmlife.h"
 
@@ -57,40 +59,15 @@ static int get_name(const struct vj_frame *f, const char *key, char *out, size_t
 	return 0;
 }
 
-static int cores_valid(const char *s)
-{
-	for (; *s; s++)
-		if (!(*s >= '0' && *s <= '9') && *s != ',' && *s != '-')
-			return 0;
-	return 1;
-}
-
 static void do_create(struct client *c, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
-	struct hv_create_req rq = {0};
-	uint64_t uid, gid, cpus, mem, scratch = 0;
-	if (get_name(f, "job", rq.job, sizeof(rq.job), &err) ||
-	    get_name(f, "image", rq.image, sizeof(rq.image), &err) ||
-	    vj_kv_get_u64(f->payload, f->len, "uid", 0, UINT32_MAX - 1, false, &uid, &err) ||
-	    vj_kv_get_u64(f->payload, f->len, "gid", 0, UINT32_MAX - 1, false, &gid, &err) ||
-	    vj_kv_get_u64(f->payload, f->len, "cpus", 1, 1024, false, &cpus, &err) ||
-	    vj_kv_get_u64(f->payload, f->len, "mem_mb", 64, 16u << 20, false, &mem, &err) ||
-	    vj_kv_get_u64(f->payload, f->len, "scratch_mb", 16, 16u << 20, true, &scratch, &err) ||
-	    vj_kv_get_str(f->payload, f->len, "cores", rq.cores, sizeof(rq.cores), "", &err)) {
+	struct hv_create_req rq;
+	if (hv_req_parse_create(f->payload, f->len, &rq, &err)) {
 		vj_err_prefix(&err, "bad CREATE request");
 		reply_err(c->fd, err.msg);
 		return;
 	}
-	if (!cores_valid(rq.cores)) {
-		reply_err(c->fd, "bad CREATE request: 'cores' must be a list like 0-3,8");
-		return;
-	}
-	rq.uid = (uid_t)uid;
-	rq.gid = (gid_t)gid;
-	rq.cpus = (unsigned)cpus;
-	rq.mem_mb = (unsigned)mem;
-	rq.scratch_mb = scratch;
 	struct hv_create_res res;
 	if (hv_vm_create(c->cfg, &rq, &res, &err)) {
 		reply_err(c->fd, err.msg);
@@ -222,12 +199,17 @@ static void *client_main(void *arg)
 			reply_err(c->fd, "malformed request (bad key/value encoding)");
 		} else if ((f.type == VJ_REQ_CREATE || f.type == VJ_REQ_DESTROY) && !root) {
 			reply_err(c->fd, "permission denied: CREATE and DESTROY are for root only");
+		} else if ((f.type == VJ_REQ_DRAIN || f.type == VJ_REQ_RESUME) && !root) {
+			reply_err(c->fd, "permission denied: DRAIN and RESUME are for root only");
 		} else {
 			switch (f.type) {
 			case VJ_REQ_CREATE: do_create(c, &f); break;
 			case VJ_REQ_DESTROY: do_destroy(c, &f); break;
 			case VJ_REQ_LIST: do_list(c); break;
 			case VJ_REQ_STATUS: do_status(c, &f); break;
+			case VJ_REQ_DRAIN: hv_req_drain(c->cfg, c->fd, &f); break;
+			case VJ_REQ_RESUME: hv_req_resume(c->cfg, c->fd, &f); break;
+			case VJ_REQ_VMS: hv_req_vms(c->cfg, c->fd, &f); break;
 			case VJ_REQ_EXEC:
 				/* The connection now belongs to this one command. */
 				hv_relay_exec(c->fd, &r, &c->peer, f.payload, f.len);

@@ -34,6 +34,7 @@ struct hv_vm {
 	uint64_t scratch_mb;
 	bool scratch_asked; /* the size came from the job (--vm-scratch) */
 	time_t created;
+	bool adopting; /* found at start-up (adopt.c), not created by a CREATE */
 	char run_dir[PATH_MAX], disk_dir[PATH_MAX];
 
 	/* under the table lock */

@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "agentconn.h"
 #include "catalogue.h"
+#include "cpuset.h"
 #include "domain.h"
+#include "domquery.h"
 #include "disk.h"
 #include "fsutil.h"
 #include "imgcache.h"
@@ -20,7 +23,7 @@
 #include "scratch.h"
 #include "vm.h"
 
-static void vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
+void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
 {
 	/* Config paths are checked at startup to leave room for these. */
 	hv_path(vm->run_dir, sizeof(vm->run_dir), "%s/vm/%s", cfg->run_dir, vm->job);
@@ -67,7 +70,7 @@ static void console_tail(const char *path, char *out, size_t outsz)
 }
 
 /* Remove every trace of the VM: domain, agent channel, files, dirs. */
-static void teardown(struct hv_vm *vm)
+void hv_vm_teardown(struct hv_vm *vm)
 {
 	struct vj_err err = {0};
 	hv_relay_stop(vm);
@@ -122,6 +125,8 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	char cmdline[1200];
 	snprintf(cmdline, sizeof(cmdline), "%s%svmjob.hostname=%s", im.cmdline,
 		 im.cmdline[0] ? " " : "", vm->domain);
+	char numa_nodes[256];
+	hv_numa_nodes_of("/sys/devices/system/node", vm->cores, numa_nodes, sizeof(numa_nodes));
 	struct hv_domain_spec spec = {
 		.name = vm->domain, .virt = virt, .mem_mb = vm->mem_mb, .cpus = vm->cpus,
 		.cpuset = vm->cores, .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
@@ -129,6 +134,10 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 		.console_log = console,
 		.agent_sock = agent, .job = vm->job, .image = vm->image, .uid = vm->uid,
 		.gid = vm->gid, .created = vm->created,
+		.instance = cfg->instance, .scratch_mb = vm->scratch_mb,
+		.t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
+		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = numa_nodes,
+		.disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
 	};
 	char *xml = hv_domain_xml(&spec);
 	if (!xml)
@@ -162,6 +171,12 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	}
 	vm->agent_fd = fd;
 	long t_agent = (long)(hv_now_ms() - t0);
+	/* Phase times go to libvirt too: a restarted hvd still knows them. */
+	spec.t_image = t_image, spec.t_scratch = t_scratch;
+	spec.t_domain = t_domain, spec.t_agent = t_agent;
+	struct vj_err merr = {0};
+	if (hv_domain_set_meta(&spec, &merr))
+		hv_warn("job %s: %s", vm->job, merr.msg);
 	if (hv_relay_start(vm, err))
 		return -1;
 	hv_table_lock();
@@ -223,6 +238,12 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		hv_vm_unref(vm);
 		return rc;
 	}
+	/* Checked and claimed under one lock hold: no two creates share a slot. */
+	if (hv_admit_locked(cfg, rq->mem_mb, err)) {
+		hv_table_unlock();
+		hv_info("job %s: refused: %s", rq->job, err->msg);
+		return -1;
+	}
 	vm = hv_vm_new();
 	if (!vm) {
 		hv_table_unlock();
@@ -240,7 +261,7 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	vm->created = time(NULL);
 	vm->state = HV_VM_BOOTING;
 	strcpy(vm->virt, "-");
-	vm_paths(cfg, vm);
+	hv_vm_paths(cfg, vm);
 	vm->refs = 1; /* ours */
 	hv_table_add_locked(vm);
 	hv_table_unlock();
@@ -275,7 +296,7 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		hv_table_unlock();
 		vj_err_prefix(err, "cannot start the VM of job %s", vm->job);
 		hv_err("%s", err->msg);
-		teardown(vm);
+		hv_vm_teardown(vm);
 		scratch_remove(cfg, vm->job);
 		hv_table_lock();
 		hv_table_remove_locked(vm);
@@ -304,7 +325,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 		 * truth, so clean whatever of the job they still hold. */
 		struct hv_vm tmp = {.agent_fd = -1};
 		snprintf(tmp.job, sizeof(tmp.job), "%s", job);
-		vm_paths(cfg, &tmp);
+		hv_vm_paths(cfg, &tmp);
 		int d = hv_domain_destroy(tmp.domain, err);
 		if (d < 0)
 			return -1;
@@ -331,7 +352,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 	hv_table_changed();
 	hv_table_unlock();
 	hv_info("job %s: destroying VM %s", job, vm->domain);
-	teardown(vm);
+	hv_vm_teardown(vm);
 	scratch_remove(cfg, vm->job);
 	hv_table_lock();
 	hv_table_remove_locked(vm);

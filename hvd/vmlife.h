@@ -26,4 +26,10 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		 struct hv_create_res *res, struct vj_err *err);
 int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *err);
 
+struct hv_vm;
+/* run_dir, disk_dir and domain name of vm->job. */
+void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm);
+/* Remove every trace of the VM: agent channel, domain, files, dirs. */
+void hv_vm_teardown(struct hv_vm *vm);
+
 #endif

@@ -48,6 +48,7 @@ for row in $(echo "$ROWS" | tr , ' '); do
 		continue ;;
 	local) m=/tmp ;;
 	gw) $B/vmfs-client -w 30 org.vmjob.fs.0 "$m" || ok=0 ;;
+	gw-base) $B/vmfs-client-base -w 30 org.vmjob.fs.1 "$m" || ok=0 ;;
 	sshfs) sshfs_mount org.vmjob.sftp.0 "$(arg fsbench.sftp0)" "$m" || ok=0 ;;
 	sshfs-seed) sshfs_mount org.vmjob.sftp.1 "$(arg fsbench.sftp1)" "$m" "$SSHFS_OPTS" || ok=0 ;;
 	9p) mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 bench9p "$m" || ok=0 ;;

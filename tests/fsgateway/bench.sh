@@ -13,7 +13,9 @@
 #   virtiofs   virtiofsd (QEMU 7.2's C one) over vhost-user-fs, cache=auto
 # Needs root (QEMU, cache drops, useradd). Env: SIZE_MB (1024; 256 for a
 # quick run), RAND_SECS (20), NFILES (5000), ROWS (all, comma separated),
-# MEM (2048 MiB), SMP (1), TIMEOUT (1800 s), KEEP=1 keeps the work dir.
+# MEM (2048 MiB), SMP (1), TIMEOUT (1800 s), KEEP=1 keeps the work dir,
+# GW_BASE=DIR (a vmfs-server and vmfs-client built elsewhere, e.g. from an
+# older commit) adds the row gw-base: before/after in the same guest.
 # Results: the table on stdout, raw lines in build/fsbench/results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,8 +47,13 @@ cleanup() {
 	[ "${KEEP:-0}" = 1 ] && echo "work dir kept: $W" || rm -rf "$W"
 }
 trap cleanup EXIT
-mkdir -p "$W"/export/{gw,sshfs,sshfs-seed,9p,virtiofs}
-chown vmfs-a: "$W"/export/{gw,sshfs,sshfs-seed}
+mkdir -p "$W"/export/{gw,gw-base,sshfs,sshfs-seed,9p,virtiofs}
+chown vmfs-a: "$W"/export/{gw,gw-base,sshfs,sshfs-seed}
+if [ -n "${GW_BASE:-}" ]; then
+	[ -x "$GW_BASE"/vmfs-server ] && [ -x "$GW_BASE"/vmfs-client ] ||
+		{ echo "bench.sh: GW_BASE=$GW_BASE lacks vmfs-server/vmfs-client" >&2; exit 2; }
+	case ",$ROWS," in *,gw-base,*) ;; *) ROWS=${ROWS/gw/gw-base,gw} ;; esac
+fi
 
 # ---- the benchmark image: a copy of the minimal root, grown, with the
 # tool, sshfs and its libraries, the 9p/virtiofs modules and our init.
@@ -66,6 +73,8 @@ printf '::sysinit:/etc/init.d/rcS\n::sysinit:/fsbench/bench-guest.sh\n' > "$W"/i
 	echo "write $O/fsbench /fsbench/fsbench"
 	echo "write $B/fsgateway/vmfs-client /fsbench/vmfs-client"
 	echo "write tests/fsgateway/bench-guest.sh /fsbench/bench-guest.sh"
+	[ -n "${GW_BASE:-}" ] && echo "write $GW_BASE/vmfs-client /fsbench/vmfs-client-base" &&
+		echo "sif /fsbench/vmfs-client-base mode 0100755"
 	echo "write /usr/bin/sshfs /fsbench/sshfs"
 	for f in fsbench vmfs-client bench-guest.sh sshfs; do echo "sif /fsbench/$f mode 0100755"; done
 	# sshfs is dynamic: its libraries (and the loader) under their sonames.
@@ -107,6 +116,8 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-device virtserialport,chardev=raw,name=org.vmjob.bench.raw \
 	-chardev socket,id=fs0,path="$W"/fs0.sock,server=on,wait=off \
 	-device virtserialport,chardev=fs0,name=org.vmjob.fs.0 \
+	-chardev socket,id=fs1,path="$W"/fs1.sock,server=on,wait=off \
+	-device virtserialport,chardev=fs1,name=org.vmjob.fs.1 \
 	-chardev socket,id=sf0,path="$W"/sf0.sock,server=on,wait=off \
 	-device virtserialport,chardev=sf0,name=org.vmjob.sftp.0 \
 	-chardev socket,id=sf1,path="$W"/sf1.sock,server=on,wait=off \
@@ -116,13 +127,18 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-chardev socket,id=vfs,path="$W"/vfs.sock \
 	-device vhost-user-fs-pci,chardev=vfs,tag=benchvfs &
 qpid=$!; pids+=("$qpid")
-for s in ctl raw fs0 sf0 sf1; do
+for s in ctl raw fs0 fs1 sf0 sf1; do
 	for i in $(seq 100); do [ -S "$W/$s.sock" ] && break; sleep 0.1; done
 done
 # The gateway as hvd starts it (root, drops to the owner before reading).
 $B/fsgateway/vmfs-server --channel "$W"/fs0.sock --export "$W"/export/gw \
 	--uid "$OWNER" --gid "$OGID" 2>"$W"/server.log &
 pids+=($!)
+if [ -n "${GW_BASE:-}" ]; then
+	"$GW_BASE"/vmfs-server --channel "$W"/fs1.sock --export "$W"/export/gw-base \
+		--uid "$OWNER" --gid "$OGID" 2>"$W"/server-base.log &
+	pids+=($!)
+fi
 # sftp-server as the ordinary user, its SFTP stream straight on the port.
 for n in 0 1; do
 	d=$W/export/sshfs; [ $n = 1 ] && d=$W/export/sshfs-seed

@@ -1,0 +1,22 @@
+/* libFuzzer target: hvd's request parsing (hvd/reqparse.c), the code every
+ * local user reaches through the 0666 socket. The input is one request
+ * payload; CREATE's full validation and the job-name check run on it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reqparse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct hv_create_req rq;
+	struct vj_err err;
+	char job[65];
+	if (hv_req_parse_create(data, size, &rq, &err) == 0) {
+		/* What the server trusts afterwards must hold. */
+		if (strlen(rq.job) == 0 || strlen(rq.job) > 64 || rq.cpus < 1 || rq.mem_mb < 64)
+			abort();
+	}
+	(void)hv_req_parse_job(data, size, job, &err);
+	return 0;
+}
