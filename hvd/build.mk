@@ -56,3 +56,19 @@ $(B)/lvmtest/scratch-driver: $(SCRATCH_DRIVER_SRCS) $(COMMON_SRCS) $(wildcard hv
 	@mkdir -p $(dir $@)
 	$(CC) $(VJ_CFLAGS) $(CFLAGS) -Ihvd -static -o $@ $(SCRATCH_DRIVER_SRCS) $(COMMON_SRCS)
 all: $(B)/lvmtest/scratch-driver
+
+# Fuzzers of hvd's hostile-input parsers (run by `make fuzz`, tests/build.mk):
+# requests from local users, frames from guest agents, domain metadata.
+FUZZ_HVD_LIBS := $(shell pkg-config --libs libcurl libcrypto 2>/dev/null || echo -lcurl -lcrypto)
+FUZZERS += $(B)/fuzz/fuzz_hvd_req $(B)/fuzz/fuzz_hvd_agent $(B)/fuzz/fuzz_hvd_meta
+$(B)/fuzz/fuzz_hvd_req: tests/fuzz/fuzz_hvd_req.c hvd/reqparse.c hvd/cpuset.c hvd/catalogue.c \
+		hvd/fetch.c hvd/sha256.c hvd/log.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
+$(B)/fuzz/fuzz_hvd_agent: tests/fuzz/fuzz_hvd_agent.c hvd/agentmsg.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^
+$(B)/fuzz/fuzz_hvd_meta: tests/fuzz/fuzz_hvd_meta.c hvd/meta.c hvd/catalogue.c hvd/fetch.c \
+		hvd/sha256.c hvd/log.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
