@@ -214,6 +214,9 @@ const char *vj_type_name(uint16_t type)
 	case VJ_REQ_LIST: return "LIST";
 	case VJ_REQ_EXEC: return "REQ_EXEC";
 	case VJ_REQ_STATUS: return "STATUS";
+	case VJ_REQ_IMAGES: return "IMAGES";
+	case VJ_REQ_PULL: return "PULL";
+	case VJ_REQ_EVICT: return "EVICT";
 	case VJ_REQ_DRAIN: return "DRAIN";
 	case VJ_REQ_RESUME: return "RESUME";
 	case VJ_REQ_VMS: return "VMS";

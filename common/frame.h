@@ -38,6 +38,9 @@ enum vj_type {
 	VJ_REQ_EXEC = 35,    /* kv job + the VJ_EXEC fields; the connection then
 	                        relays that one stream until VJ_EXIT/VJ_ERROR */
 	VJ_REQ_STATUS = 36,  /* kv job */
+	VJ_REQ_IMAGES = 37,  /* no payload: the image cache's files */
+	VJ_REQ_PULL = 38,    /* kv image: fetch its files into the cache (root) */
+	VJ_REQ_EVICT = 39,   /* kv target* (name|sha256) or all=1; none = trim (root) */
 	VJ_REQ_DRAIN = 40,   /* kv [reason]: refuse new VMs until RESUME, across restarts (root) */
 	VJ_REQ_RESUME = 41,  /* no payload: accept new VMs again (root) */
 	VJ_REQ_VMS = 42,     /* no payload: host totals + one `vm` record per VM with

@@ -2,6 +2,8 @@
 HVD_SRCS := hvd/main.c hvd/config.c hvd/log.c hvd/server.c hvd/vmtable.c hvd/vmlife.c \
 	hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/imgcache.c hvd/disk.c hvd/spawn.c \
 	hvd/fsutil.c hvd/domain.c hvd/agentconn.c hvd/relay.c hvd/probe.c
+# image cache: who uses which file, and the IMAGES/PULL/EVICT requests
+HVD_SRCS += hvd/imguse.c hvd/req_images.c
 # per-job scratch volumes: file or LVM backend
 HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 # crash-safe state, admission and density knobs, admin requests
@@ -12,6 +14,8 @@ HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || e
 # libslurm: the reaper asks slurmctld whether a VM's job still lives.
 HVD_LIBS += -lslurm
 HVCTL_SRCS := hvd/hvctl.c
+# the image verbs: images, pull, evict
+HVCTL_SRCS += hvd/hvctl_images.c
 HVCTL_SRCS += hvd/hvctl_admin.c
 HVCTL_OBJS := $(HVCTL_SRCS:%.c=$(B)/%.o)
 

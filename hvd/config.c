@@ -142,6 +142,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
 		return set_str(c->scratch_vg, sizeof(c->scratch_vg), v, err);
 	}
+	if (strcmp(k, "cache_size_mb") == 0)
+		return set_uint(&c->cache_size_mb, v, 0, 1ull << 30, err);
 	if (strcmp(k, "default_scratch_mb") == 0)
 		return set_uint(&c->default_scratch_mb, v, 16, 16u << 20, err);
 	if (strcmp(k, "instance") == 0)

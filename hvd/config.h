@@ -35,10 +35,12 @@ struct hv_config {
 	unsigned boot_timeout;    /* seconds to wait for the agent's HELLO */
 	unsigned probe_timeout;   /* seconds for the KVM probe boot */
 	uint64_t default_scratch_mb;
+	uint64_t cache_size_mb;   /* image cache limit (LRU of unused files), 0 = none */
 	uint64_t scratch_mb_per_cpu; /* 0 = default_scratch_mb whatever the CPU count */
 	char scratch_backend[8];      /* file | lvm (scratch.h) */
 	char scratch_vg[128];         /* the VG of the lvm backend */
 	int log_level;            /* syslog priority */
+
 	/* Identity written into each domain's metadata: a restarted hvd adopts
 	 * only its own domains, so two hvds on one host never fight. */
 	char instance[PATH_MAX];  /* default: state_dir */

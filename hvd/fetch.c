@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frame.h"
 #include "sha256.h"
@@ -116,32 +117,38 @@ static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-int hv_fetch_fd(const char *url, int fd, char sha256_hex[65], uint64_t *bytes, struct vj_err *err)
+int hv_fetch_append(const char *url, int fd, uint64_t offset, struct hv_sha256 *h,
+		    uint64_t *bytes, struct vj_err *err)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	struct filesink s = {.fd = fd, .h = hv_sha256_new()};
-	if (!s.h)
-		return vj_err_set(err, ENOMEM, "cannot initialise sha256");
+	struct filesink s = {.fd = fd, .h = h};
+	*bytes = 0;
+	/* Whatever lies past offset (a torn write before a crash) is not trusted. */
+	if (ftruncate(fd, (off_t)offset) < 0 || lseek(fd, (off_t)offset, SEEK_SET) < 0)
+		return vj_err_sys(err, errno, "cannot prepare the download of %s", url);
 	CURL *c = easy_for(url, errbuf);
-	if (!c) {
-		hv_sha256_free(s.h);
+	if (!c)
 		return vj_err_set(err, ENOMEM, "libcurl: cannot create a handle");
-	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, file_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	/* HTTP: a Range request; file://: a seek. A server that ignores the
+	 * range makes libcurl fail (CURLE_RANGE_ERROR) rather than append the
+	 * whole body again, so a resumed file is never silently doubled. */
+	if (offset)
+		curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)offset);
 	CURLcode rc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
-	if (s.werr) {
-		hv_sha256_free(s.h);
-		return vj_err_sys(err, s.werr, "cannot write the download of %s", url);
-	}
-	if (rc != CURLE_OK) {
-		hv_sha256_free(s.h);
-		return transfer_error(err, rc, errbuf, url);
-	}
-	hv_sha256_final(s.h, sha256_hex);
 	*bytes = s.bytes;
-	return 0;
+	if (s.werr)
+		return vj_err_sys(err, s.werr, "cannot write the download of %s", url);
+	if (rc == CURLE_OK)
+		return 0;
+	transfer_error(err, rc, errbuf, url);
+	if (offset && (rc == CURLE_RANGE_ERROR || rc == CURLE_BAD_DOWNLOAD_RESUME || status == 416))
+		err->code = ERANGE;
+	return -1;
 }
 
 int hv_url_resolve(const char *base, const char *ref, char *out, size_t outsz, struct vj_err *err)

@@ -18,6 +18,7 @@
 
 #include "frame.h"
 #include "hvctl_admin.h"
+#include "hvctl_images.h"
 #include "kv.h"
 
 #ifndef VJ_RUNSTATEDIR
@@ -44,6 +45,7 @@ static void usage(FILE *f)
 		"                            stdio; -t: with a pseudo-terminal; -C: working\n"
 		"                            directory (default: the current one); -e: environment.\n"
 		"                            Exit status: the command's, 128+N if killed by N.\n");
+	hvctl_images_usage(f);
 	hvctl_admin_usage(f);
 	fprintf(f,
 		"\nOptions:\n"
@@ -420,6 +422,8 @@ int main(int argc, char **argv)
 		return cmd_create(vargc, vargv);
 	if (!strcmp(verb, "exec"))
 		return cmd_exec(vargc, vargv);
+	if (hvctl_images_verb(verb))
+		return hvctl_images_main(sock_path, vargc, vargv);
 	if (hvctl_admin_verb(verb))
 		return hvctl_admin_main(sock_path, vargc, vargv);
 	if (!strcmp(verb, "help")) {

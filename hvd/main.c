@@ -17,6 +17,7 @@
 #include "drain.h"
 #include "fetch.h"
 #include "fsutil.h"
+#include "imgcache.h"
 #include "log.h"
 #include "reaper.h"
 #include "server.h"
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	if (debug)
 		cfg.log_level = LOG_DEBUG;
 	hv_log_set_level(cfg.log_level);
+	hv_cache_configure(&cfg);
 
 	/* Signals go to a signalfd read by the accept loop; every thread
 	 * inherits the blocked mask. A vanished client must not kill hvd. */

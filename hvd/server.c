@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "req_admin.h"
 #include "reqparse.h"
+#include "req_images.h"
 #include "vm.h"
 #include "vmlife.h"
 
@@ -199,6 +200,8 @@ static void *client_main(void *arg)
 			reply_err(c->fd, "malformed request (bad key/value encoding)");
 		} else if ((f.type == VJ_REQ_CREATE || f.type == VJ_REQ_DESTROY) && !root) {
 			reply_err(c->fd, "permission denied: CREATE and DESTROY are for root only");
+		} else if ((f.type == VJ_REQ_PULL || f.type == VJ_REQ_EVICT) && !root) {
+			reply_err(c->fd, "permission denied: PULL and EVICT are for root only");
 		} else if ((f.type == VJ_REQ_DRAIN || f.type == VJ_REQ_RESUME) && !root) {
 			reply_err(c->fd, "permission denied: DRAIN and RESUME are for root only");
 		} else {
@@ -207,6 +210,9 @@ static void *client_main(void *arg)
 			case VJ_REQ_DESTROY: do_destroy(c, &f); break;
 			case VJ_REQ_LIST: do_list(c); break;
 			case VJ_REQ_STATUS: do_status(c, &f); break;
+			case VJ_REQ_IMAGES: hv_req_images(c->cfg, c->fd, &f); break;
+			case VJ_REQ_PULL: hv_req_pull(c->cfg, c->fd, &f); break;
+			case VJ_REQ_EVICT: hv_req_evict(c->cfg, c->fd, &f); break;
 			case VJ_REQ_DRAIN: hv_req_drain(c->cfg, c->fd, &f); break;
 			case VJ_REQ_RESUME: hv_req_resume(c->cfg, c->fd, &f); break;
 			case VJ_REQ_VMS: hv_req_vms(c->cfg, c->fd, &f); break;

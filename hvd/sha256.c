@@ -27,6 +27,20 @@ struct hv_sha256 *hv_sha256_new(void)
 	return h;
 }
 
+struct hv_sha256 *hv_sha256_dup(const struct hv_sha256 *h)
+{
+	struct hv_sha256 *d = malloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	d->ctx = EVP_MD_CTX_new();
+	if (!d->ctx || EVP_MD_CTX_copy_ex(d->ctx, h->ctx) != 1) {
+		EVP_MD_CTX_free(d->ctx);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
 void hv_sha256_update(struct hv_sha256 *h, const void *data, size_t len)
 {
 	EVP_DigestUpdate(h->ctx, data, len);

@@ -9,6 +9,8 @@
 struct hv_sha256;
 
 struct hv_sha256 *hv_sha256_new(void);
+/* A copy holding the same state: peek at a digest without ending the hash. */
+struct hv_sha256 *hv_sha256_dup(const struct hv_sha256 *h);
 void hv_sha256_update(struct hv_sha256 *h, const void *data, size_t len);
 /* Writes 64 lowercase hex digits + NUL into hex[65] and frees h. */
 void hv_sha256_final(struct hv_sha256 *h, char hex[65]);
