@@ -53,6 +53,7 @@ for n in fa fb fc fl; do
 done
 head -c $((4 * MiB)) /dev/urandom >dr-root
 head -c $((4 * MiB)) /dev/urandom >st-root
+head -c $((4 * MiB)) /dev/urandom >nr-root
 head -c $MiB /dev/urandom >bad-root
 head -c $MiB /dev/urandom >mp-root2
 ln -s "$IMAGES/minimal-root.img" mp-root
@@ -71,6 +72,7 @@ catalogue() { # MINIMAL-PVH-ROOT-FILE
 		entry filey "file://$T/repo/fl-root" "file://$T/repo/fl-k" "file://$T/repo/fl-i"
 		entry dropper drop/dr-root fa-k fa-i
 		entry staller stall/st-root fa-k fa-i
+		entry norange norange/nr-root fa-k fa-i
 		entry bad bad-root fa-k fa-i "$BADSHA"
 		entry minimal-pvh "$1" mp-k mp-i
 	} >catalogue.conf.tmp && mv catalogue.conf.tmp catalogue.conf
@@ -131,6 +133,13 @@ check "two GETs of the root ($(requests /drop/dr-root))" test "$(requests /drop/
 check "the second asked for the rest (Range: bytes=$MiB-)" grep -q "^GET /drop/dr-root range=bytes=$MiB- status=206 sent=$((3 * MiB))$" http.log
 check "the result is whole and verified" cached "$(sha repo/dr-root)"
 
+echo "# a server without byte ranges: start over"
+hvctl pull norange >pull-norange.out 2>&1
+check "pull succeeds" test $? = 0
+check "three GETs: dropped, refused resume (200 to a Range), whole ($(requests /norange/nr-root))" \
+	test "$(requests /norange/nr-root)" = 3
+check "the file is whole" test "$(sha "cache/$(sha repo/nr-root)")" = "$(sha repo/nr-root)"
+
 echo "# bad checksum"
 hvctl pull bad >pull-bad.out 2>&1
 rc=$?
@@ -138,6 +147,14 @@ check "pull fails" test $rc != 0
 check "with a clear line: $(head -1 pull-bad.out)" grep -q "checksum mismatch for root" pull-bad.out
 check "no file left in the cache (neither the file nor a partial)" \
 	eval 'not_cached $BADSHA && not_cached $(sha repo/bad-root)'
+
+echo "# who may do what"
+runuser -u nobody -- "$HVCTL" -s "$T/run/hvd.sock" pull fb >pull-nobody.out 2>&1
+check "PULL is refused to an ordinary user" grep -q "permission denied: PULL and EVICT are for root only" pull-nobody.out
+runuser -u nobody -- "$HVCTL" -s "$T/run/hvd.sock" evict --unused >evict-nobody.out 2>&1
+check "EVICT is refused to an ordinary user" grep -q "permission denied" evict-nobody.out
+runuser -u nobody -- "$HVCTL" -s "$T/run/hvd.sock" images -r >images-nobody.out 2>&1
+check "IMAGES is open to everyone" grep -q "^image=sha256=$(sha repo/fa-root) state=cached" images-nobody.out
 
 echo "# resume after hvd is killed mid-download"
 hvctl pull staller >pull-staller.out 2>&1 &

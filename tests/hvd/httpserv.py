@@ -7,6 +7,7 @@ byte ranges, and misbehaves on request so hvd's resume paths can be seen.
   /stall/PATH    the first GET of PATH sends DROP bytes, then sends nothing more
                  (until the client goes away, or 120 s)
   /slow/PATH     the file at about RATE bytes/s (so concurrent requests overlap)
+  /norange/PATH  like /drop/, and Range headers are ignored (always 200, whole file)
 
 Every request is logged to LOG, one line: `GET /path range=<Range or -> status=N sent=N`,
 written when the response ends. `stalled /path` is logged when a stall begins.
@@ -40,10 +41,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?")[0]
         mode = ""
-        for m in ("drop", "stall", "slow"):
+        for m in ("drop", "stall", "slow", "norange"):
             if path.startswith("/" + m + "/"):
                 mode, path = m, path[len(m) + 1:]
         rng = self.headers.get("Range")
+        honour = mode != "norange"
         full = os.path.join(ROOT, path.lstrip("/"))
         if ".." in path or not os.path.isfile(full):
             self.send_error(404)
@@ -51,7 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         size = os.path.getsize(full)
         start, status = 0, 200
-        if rng:
+        if rng and honour:
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng)
             if not m or int(m.group(1)) >= size:
                 self.send_response(416)
@@ -69,7 +71,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         first = False
         with lock:
-            if mode in ("drop", "stall") and self.path not in misbehaved:
+            if mode in ("drop", "stall", "norange") and self.path not in misbehaved:
                 misbehaved.add(self.path)
                 first = True
         sent = 0
