@@ -46,6 +46,12 @@ $(B)/hvd/test_hvd: $(HVD_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_hvd/) $(HVD_SAN) -o $@ $(HVD_TEST_SRCS) $(COMMON_SRCS) $(HVD_LIBS)
 
+# The qcow2 header reader and users list of the image cache (imguse.c).
+$(B)/tests/test_imguse: hvd/test_imguse.c hvd/imguse.c hvd/sha256.c $(COMMON_SRCS) tests/unit/check.h hvd/imguse.h
+	@mkdir -p $(dir $@)
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_hvd/) $(HVD_SAN) -Itests/unit -o $@ hvd/test_imguse.c hvd/imguse.c hvd/sha256.c $(COMMON_SRCS) $(HVD_LIBS)
+all: $(B)/tests/test_imguse
+
 .PHONY: check-hvd
 check-hvd: $(B)/hvd/test_hvd
 	$(B)/hvd/test_hvd
