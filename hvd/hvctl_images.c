@@ -221,7 +221,9 @@ static int cmd_pull(const char *sock, int argc, char **argv)
 			if (!strcmp(fetched, "1"))
 				printf("%s %-6s %s  %9s  fetched in %s ms\n", argv[i], what, sha, sz, ms);
 			else
-				printf("%s %-6s %s  %9s  already cached\n", argv[i], what, sha, sz);
+				/* The time shows a wait for someone else's download. */
+				printf("%s %-6s %s  %9s  already cached (%s ms)\n", argv[i], what, sha, sz,
+				       ms);
 		}
 		free(reply.payload);
 	}

@@ -124,6 +124,10 @@ rcs=0
 for p in "${pids[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
 check "all 4 pulls succeed" test $rcs = 0
 check "the server saw one GET of the root ($(requests /slow/fa-root))" test "$(requests /slow/fa-root)" = 1
+# The root takes ~0.75 s at the server's rate: every pull spent that long on
+# it, fetching it or waiting for the one that did (so they overlapped).
+waited=$(grep -h '^fa root' pull-fa-*.out | grep -oE '[0-9]+ ms' | awk '$1 >= 300' | wc -l)
+check "the 4 pulls overlapped: each spent >= 300 ms on the root ($waited of 4)" test "$waited" = 4
 check "the cached root's content matches its name" test "$(sha "cache/$(sha repo/fa-root)")" = "$(sha repo/fa-root)"
 
 echo "# resume after a dropped connection"
