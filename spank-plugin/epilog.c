@@ -1,9 +1,12 @@
 /* Job epilog (root, `slurmstepd spank epilog`): destroy the job's VM. Runs
  * for every job on the node, VM or not, since a job may have got its VM from
  * an inner `srun --vm-image` that the job-control environment never saw.
- * An error from here drains the node, so it is returned only when the job
- * is known to have had a VM and we could not make sure it is gone: a VM
- * left running would hold cores Slurm is about to give to the next job. */
+ * An error from here drains the node, so it is returned only when hvd
+ * answered and could not destroy a VM the job is known to have had: that VM
+ * would hold cores Slurm is about to give to the next job. If hvd is not
+ * running at all, nothing is lost by going on: hvd destroys the VMs of ended
+ * jobs when it starts again (it rebuilds its view from libvirt), and until
+ * then no new VM can start here anyway. */
 #include <stdlib.h>
 
 #include "hvdclient.h"
@@ -30,8 +33,12 @@ int vmjob_job_epilog(spank_t sp)
 	vj_kv_free(&req);
 	if (rc == 0)
 		return 0;
-	if (!had_vm) {
-		slurm_debug("vmjob: epilog of job %u (no --vm-image): %s", jobid, err.msg);
+	if (!had_vm || err.code == VJ_HVD_UNREACHABLE) {
+		if (had_vm)
+			slurm_error("vmjob: job %u: %s; hvd will destroy its VM when it starts",
+				    jobid, err.msg);
+		else
+			slurm_debug("vmjob: epilog of job %u (no --vm-image): %s", jobid, err.msg);
 		return 0;
 	}
 	slurm_error("vmjob: job %u: cannot destroy its VM: %s", jobid, err.msg);

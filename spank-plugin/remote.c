@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hvdclient.h"
@@ -28,6 +29,7 @@ static struct {
 	char virt[16];
 	uint64_t t_image, t_scratch, t_domain, t_agent;
 	bool have_times;
+	uint64_t t0_ms;         /* wall clock at step start, for --vm-timing */
 } vm;
 
 static bool step_is_extern(spank_t sp)
@@ -100,6 +102,9 @@ int vmjob_remote_init_post_opt(spank_t sp)
 	if (!vmjob_opts.image[0] || step_is_extern(sp))
 		return 0;
 	vm.wanted = true;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	vm.t0_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 	if (create_vm(sp, &vm.err) < 0)
 		slurm_error("vmjob: %s", vm.err.msg); /* for the admin, in slurmd's log */
 	return 0;
@@ -124,16 +129,50 @@ static void print_times(spank_t sp)
  * for this (spank_prepend_task_argv came in 23.11), but S_JOB_ARGV returns
  * the very array this task child passes to execve(), so Slurm's own exec
  * path (TaskProlog, TMPDIR, rlimits) stays intact. */
-static int redirect_task(spank_t sp, struct vj_err *err)
+static int swap_argv0(char **argv, struct vj_err *err)
+{
+	if (access(vmjob_conf.vmexec, X_OK) < 0)
+		return vj_err_sys(err, errno, "cannot run %s", vmjob_conf.vmexec);
+	char *exe = strdup(vmjob_conf.vmexec);
+	if (!exe)
+		return vj_err_set(err, ENOMEM, "out of memory");
+	argv[0] = exe; /* the task child execs and never frees: no leak to mind */
+	return 0;
+}
+
+static int task_argv(spank_t sp, char ***argv, struct vj_err *err)
 {
 	int argc = 0;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, argv) != ESPANK_SUCCESS || argc < 1 || !*argv ||
+	    !(*argv)[0])
+		return vj_err_set(err, EINVAL, "cannot get the task's command from Slurm");
+	return argc;
+}
+
+/* A failed CREATE: the task must not run on the host, and the user should
+ * see exactly one line saying why. Returning -1 from task_init makes Slurm
+ * add two generic lines of its own, so vmexec reports it instead (from the
+ * node's first task) and exits 1. -1 if even that cannot be arranged. */
+static int redirect_to_error(spank_t sp, const struct vj_err *why)
+{
+	struct vj_err err = {0};
+	char **argv = NULL;
+	if (task_argv(sp, &argv, &err) < 0 ||
+	    spank_setenv(sp, "VMJOB_ERROR", why->msg, 1) != ESPANK_SUCCESS ||
+	    swap_argv0(argv, &err) < 0)
+		return -1;
+	return 0;
+}
+
+static int redirect_task(spank_t sp, struct vj_err *err)
+{
 	char **argv = NULL;
 	uint32_t jobid, stepid;
 	char buf[32];
 
-	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1 || !argv ||
-	    !argv[0])
-		return vj_err_set(err, EINVAL, "cannot get the task's command from Slurm");
+	int argc = task_argv(sp, &argv, err);
+	if (argc < 0)
+		return -1;
 	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
 		return vj_err_set(err, EINVAL, "cannot get the job and step ids from Slurm");
@@ -141,9 +180,6 @@ static int redirect_task(spank_t sp, struct vj_err *err)
 		return vj_err_set(err, ENOTSUP,
 				  "srun --multi-prog cannot run in a VM yet (its tasks would run "
 				  "on the host); run one program per srun step instead");
-	if (access(vmjob_conf.vmexec, X_OK) < 0)
-		return vj_err_sys(err, errno, "cannot run %s", vmjob_conf.vmexec);
-
 	snprintf(buf, sizeof(buf), "%" PRIu32, jobid);
 	if (spank_setenv(sp, "VMJOB_ARGV0", argv[0], 1) != ESPANK_SUCCESS ||
 	    spank_setenv(sp, "VMJOB_JOBID", buf, 1) != ESPANK_SUCCESS ||
@@ -155,12 +191,11 @@ static int redirect_task(spank_t sp, struct vj_err *err)
 		spank_setenv(sp, "VMJOB_SCRIPT", "1", 1);
 	else
 		spank_unsetenv(sp, "VMJOB_SCRIPT");
-
-	char *exe = strdup(vmjob_conf.vmexec);
-	if (!exe)
-		return vj_err_set(err, ENOMEM, "out of memory");
-	argv[0] = exe; /* the task child execs and never frees: no leak to mind */
-	return 0;
+	if (vmjob_opts.timing) {
+		snprintf(buf, sizeof(buf), "%" PRIu64, vm.t0_ms);
+		spank_setenv(sp, "VMJOB_T0_MS", buf, 1);
+	}
+	return swap_argv0(argv, err);
 }
 
 int vmjob_remote_task_init(spank_t sp)
@@ -171,6 +206,8 @@ int vmjob_remote_task_init(spank_t sp)
 	spank_get_item(sp, S_TASK_ID, &taskid);
 
 	if (vm.err.code) {
+		if (redirect_to_error(sp, &vm.err) == 0)
+			return 0;
 		/* One line per node, from its first task: every task fails. */
 		if (taskid == 0)
 			dprintf(STDERR_FILENO, "vmjob: error: %s\n", vm.err.msg);

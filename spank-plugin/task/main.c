@@ -3,6 +3,8 @@
  * task_init; not meant to be run by hand. Any failure of ours is one
  * `vmjob: error:` line and exit status 1 (a missing command
  * exits 127 in the guest, like in a shell, and that status passes through). */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,10 +31,29 @@ static const char *need_env(const char *name, struct vj_err *err)
 	return v;
 }
 
+/* The node's first task speaks for all of them (one line per job, not per task). */
+static bool first_local_task(void)
+{
+	const char *id = getenv("SLURM_LOCALID");
+	return !id || !strcmp(id, "0");
+}
+
+/* The plugin could not start the VM: say why once, run nothing. */
+static void report_plugin_error(void)
+{
+	const char *why = getenv("VMJOB_ERROR");
+	if (!why)
+		return;
+	if (first_local_task())
+		dprintf(STDERR_FILENO, "vmjob: error: %s\n", why);
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	struct vj_err err = {0};
 	(void)argc;
+	report_plugin_error();
 
 	struct vmexec_req rq = {
 		.jobid = need_env("VMJOB_JOBID", &err),

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -134,11 +136,32 @@ static void on_error_frame(struct relay *r, const struct vj_frame *f)
 	fail(r, 1, "%s", msg);
 }
 
+/* --vm-timing: how long from the job step's start (the plugin's clock, in
+ * VMJOB_T0_MS) until the command runs in the guest, from the first task. */
+static void report_first_task_time(void)
+{
+	const char *t0 = getenv("VMJOB_T0_MS");
+	const char *id = getenv("SLURM_LOCALID");
+	if (!t0 || (id && strcmp(id, "0")))
+		return;
+	char *end;
+	unsigned long long start = strtoull(t0, &end, 10);
+	if (*end || !start)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	unsigned long long ms = (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+	if (ms >= start)
+		dprintf(STDERR_FILENO, "vmjob: first task running in the VM after %llu ms (since the job step started)\n",
+			ms - start);
+}
+
 static void on_frame(struct relay *r, const struct vj_frame *f)
 {
 	switch (f->type) {
 	case VJ_STARTED:
 		r->started = true;
+		report_first_task_time();
 		for (int s = 1; s < NSIG; s++)
 			if (sigismember(&r->pending, s) == 1)
 				send_signal(r, s);

@@ -11,12 +11,17 @@ wait_for() {
 	done
 }
 
-# stop_daemon NAME: SIGTERM a daemon by exact name and wait (bounded) for it to go.
+# stop_daemon NAME PIDFILE: SIGTERM the daemon whose pid the file holds (only
+# if it still runs as NAME: never a by-name kill, other instances may be
+# running, e.g. a test's private hvd) and wait (bounded) for it to go.
 stop_daemon() {
-	pkill -x "$1" 2>/dev/null || return 0
+	local pid
+	pid=$(cat "$2" 2>/dev/null) || return 0
+	[ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$1" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
 	local end=$((SECONDS + 20))
-	while pgrep -x "$1" >/dev/null; do
-		[ $SECONDS -lt $end ] || { pkill -9 -x "$1" 2>/dev/null; sleep 1; break; }
+	while [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$1" ]; do
+		[ $SECONDS -lt $end ] || { kill -9 "$pid" 2>/dev/null; sleep 1; break; }
 		sleep 0.2
 	done
 }

@@ -24,7 +24,7 @@ id -nG vmjob-alice | grep -qw vmjob-lab || usermod -aG vmjob-lab vmjob-alice
 install -d -o munge -g munge -m 0755 /run/munge
 [ -s /etc/munge/munge.key ] || { mungekey -c -f -k /etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0400 /etc/munge/munge.key; }
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-	pkill -x munged 2>/dev/null || true
+	stop_daemon munged /run/munge/munged.pid
 	runuser -u munge -- /usr/sbin/munged
 	wait_for "munge credentials" 10 bash -c 'munge -n | unmunge >/dev/null'
 fi
@@ -59,7 +59,7 @@ install -d /etc/vmjob
 # we may replace; an admin's own file we never touch.
 cmp -s /etc/vmjob/hvd.conf "$top/etc/hvd.conf" && rm -f /etc/vmjob/hvd.conf
 put_generated "$here/hvd.conf" /etc/vmjob/hvd.conf
-stop_daemon hvd
+stop_daemon hvd /run/vmjob/hvd.pid
 "$PREFIX/sbin/hvd" -c /etc/vmjob/hvd.conf
 wait_for "hvd socket" 20 test -S /run/vmjob/hvd.sock
 
@@ -82,7 +82,7 @@ else
 fi
 wait_for "slurmctld" 30 scontrol ping
 # slurmd learns the plugin's prolog/epilog callbacks only when it starts.
-stop_daemon slurmd
+stop_daemon slurmd /run/slurm/slurmd.pid
 slurmd
 wait_for "node $host idle" 60 bash -c "sinfo -h -n '$host' -o %T | grep -qE '^(idle|mixed|allocated)'"
 scontrol update nodename="$host" state=resume 2>/dev/null || true

@@ -7,6 +7,7 @@ st=$(wait_job "$j")
 show_file out.txt
 check "job failed ($st)" [ "$st" = FAILED ]
 check "command did not run" not grep -q should-not-run out.txt
+check "exactly one line of output" [ "$(wc -l < out.txt)" = 1 ]
 check "output names the image" grep -q "no-such-image" out.txt
 check "output names the catalogue" grep -qi "catalogue" out.txt
 check "node not drained" bash -c "! sinfo -h -o %T | grep -qiE 'drain'"
