@@ -88,5 +88,6 @@ ph_cleanup() {
 	[ -z "$ph_httpd_pid" ] || { kill "$ph_httpd_pid" 2>/dev/null; wait "$ph_httpd_pid" 2>/dev/null; }
 	# Keep the image cache for the next run (downloads are not what is tested).
 	if [ -d "$ph_dir/cache" ] && [ ! -d /tmp/vjt-imgcache ]; then cp -a "$ph_dir/cache" /tmp/vjt-imgcache; fi
+	cp "$ph_dir/hvd.log" "/tmp/vjt-$ph_name.log" 2>/dev/null # for a look afterwards
 	rm -rf "$ph_dir"
 }
