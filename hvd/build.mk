@@ -9,23 +9,27 @@ HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 # crash-safe state, admission and density knobs, admin requests
 HVD_SRCS += hvd/admit.c hvd/drain.c hvd/cpuset.c hvd/meta.c hvd/domquery.c hvd/adopt.c \
 	hvd/jobcheck.c hvd/reaper.c hvd/req_admin.c hvd/reqparse.c hvd/agentmsg.c
+# munge: every request's credential is checked (auth.c)
+HVD_SRCS += hvd/auth.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
 HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
 # libslurm: the reaper asks slurmctld whether a VM's job still lives.
-HVD_LIBS += -lslurm
+HVD_LIBS += -lslurm -lmunge
 HVCTL_SRCS := hvd/hvctl.c
 # the image verbs: images, pull, evict
 HVCTL_SRCS += hvd/hvctl_images.c
 HVCTL_SRCS += hvd/hvctl_admin.c
 HVCTL_OBJS := $(HVCTL_SRCS:%.c=$(B)/%.o)
+# The plugin's hvd client: the one place clients make munge credentials.
+HVCTL_OBJS += $(B)/spank-plugin/hvdclient.o
 
-EXTRA_CFLAGS_hvd/ := $(shell pkg-config --cflags libvirt libcurl libcrypto 2>/dev/null) -pthread
+EXTRA_CFLAGS_hvd/ := $(shell pkg-config --cflags libvirt libcurl libcrypto 2>/dev/null) -pthread -Ispank-plugin
 
 $(B)/hvd/hvd: $(HVD_OBJS) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(HVD_OBJS) $(LIBCOMMON) $(HVD_LIBS)
 
 $(B)/hvd/hvctl: $(HVCTL_OBJS) $(LIBCOMMON)
-	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(HVCTL_OBJS) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(HVCTL_OBJS) $(LIBCOMMON) $(HVDCLIENT_LIBS)
 
 all: $(B)/hvd/hvd $(B)/hvd/hvctl
 

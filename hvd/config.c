@@ -25,6 +25,7 @@ void hv_config_defaults(struct hv_config *c)
 	c->default_scratch_mb = 1024;
 	snprintf(c->scratch_backend, sizeof(c->scratch_backend), "%s", "file");
 	c->log_level = LOG_INFO;
+	snprintf(c->slurm_user, sizeof(c->slurm_user), "%s", "root");
 	c->reap_interval = 60;
 	c->max_vms = 0;
 	c->host_mem_reserve_mb = 1024;
@@ -183,6 +184,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		static const char *const w[] = {"threads", "native", "io_uring", NULL};
 		return set_word(c->disk_io, sizeof(c->disk_io), v, w, err);
 	}
+	if (strcmp(k, "slurm_user") == 0)
+		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
 	if (strcmp(k, "log_level") == 0) {
 		int l = hv_log_level_parse(v);
 		if (l < 0)

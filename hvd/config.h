@@ -40,6 +40,10 @@ struct hv_config {
 	char scratch_backend[8];      /* file | lvm (scratch.h) */
 	char scratch_vg[128];         /* the VG of the lvm backend */
 	int log_level;            /* syslog priority */
+	/* Besides root, the one user who may CREATE and DESTROY VMs and see them
+	 * all (hvd/auth.c): Slurm's SlurmUser, for sites whose prolog/epilog
+	 * run as it. One user, not a list: it names a service account. */
+	char slurm_user[64];
 
 	/* Identity written into each domain's metadata: a restarted hvd adopts
 	 * only its own domains, so two hvds on one host never fight. */

@@ -19,6 +19,7 @@
 #include "frame.h"
 #include "hvctl_admin.h"
 #include "hvctl_images.h"
+#include "hvdclient.h"
 #include "kv.h"
 
 #ifndef VJ_RUNSTATEDIR
@@ -37,9 +38,11 @@ static void usage(FILE *f)
 		"  status JOB                all fields of the VM of JOB, with its phase times\n"
 		"  create JOB -i IMAGE [-u UID] [-g GID] [-c CPUS] [-m MEM_MB]\n"
 		"         [--cores LIST] [--scratch MB]\n"
-		"                            create a VM for JOB, as the SPANK plugin does (root);\n"
+		"                            create a VM for JOB, as the SPANK plugin does (root\n"
+		"                            or hvd.conf's slurm_user);\n"
 		"                            defaults: uid/gid of the caller, 1 cpu, 512 MiB\n"
-		"  destroy JOB               destroy the VM of JOB and everything it used (root)\n"
+		"  destroy JOB               destroy the VM of JOB and everything it used (root\n"
+		"                            or slurm_user)\n"
 		"  exec [-t] [-C DIR] [-e K=V]... JOB -- CMD [ARG]...\n"
 		"                            run CMD in the VM of JOB as yourself and relay its\n"
 		"                            stdio; -t: with a pseudo-terminal; -C: working\n"
@@ -81,12 +84,11 @@ static int connect_hvd(void)
 /* One request, one reply. Prints ERR's message and exits 1 on ERR. */
 static void request(int fd, uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply)
 {
-	if (kv->oom)
-		die("out of memory");
-	int rc = vj_frame_write(fd, type, 0, kv->data, kv->len);
-	if (rc)
-		die("cannot send to hvd: %s", strerror(-rc));
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, type, kv, &err))
+		die("%s", err.msg);
 	struct vj_reader r;
+	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	rc = vj_frame_read(fd, &r, reply, -1);
 	vj_reader_free(&r);
@@ -370,9 +372,9 @@ static int cmd_exec(int argc, char **argv)
 	if (kv.oom)
 		die("out of memory");
 	int fd = connect_hvd();
-	int rc = vj_frame_write(fd, VJ_REQ_EXEC, 0, kv.data, kv.len);
-	if (rc)
-		die("cannot send to hvd: %s", strerror(-rc));
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, VJ_REQ_EXEC, &kv, &err))
+		die("%s", err.msg);
 	vj_kv_free(&kv);
 	if (pty && isatty(0) && tcgetattr(0, &saved_tio) == 0) {
 		struct termios raw = saved_tio;

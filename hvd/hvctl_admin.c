@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "hvdclient.h"
 #include "kv.h"
 
 static const char *sock_path;
@@ -107,11 +108,14 @@ static int ask(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply, char 
 			close(fd);
 		return -1;
 	}
-	int rc = kv->oom ? -ENOMEM : vj_frame_write(fd, type, 0, kv->data, kv->len);
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, type, kv, &err)) {
+		close(fd);
+		return snprintf(msg, msgsz, "%s", err.msg), -1;
+	}
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
-	if (rc == 0)
-		rc = vj_frame_read(fd, &r, reply, 30000);
+	int rc = vj_frame_read(fd, &r, reply, 30000);
 	vj_reader_free(&r);
 	close(fd);
 	if (rc <= 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "hvdclient.h"
 #include "kv.h"
 
 static const char *const help_images =
@@ -60,13 +61,15 @@ static int request(const char *sock, uint16_t type, struct vj_kvbuf *kv, struct 
 			close(fd);
 		return 1;
 	}
-	int rc = vj_frame_write(fd, type, 0, kv->data, kv->len);
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, type, kv, &err)) {
+		fprintf(stderr, "hvctl: %s\n", err.msg);
+		close(fd);
+		return 1;
+	}
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
-	if (rc == 0)
-		rc = vj_frame_read(fd, &r, reply, -1);
-	else
-		rc = rc < 0 ? rc : -EIO;
+	int rc = vj_frame_read(fd, &r, reply, -1);
 	vj_reader_free(&r);
 	close(fd);
 	if (rc <= 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "auth.h"
 #include "kv.h"
 #include "log.h"
 
@@ -268,7 +269,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 		snprintf(msg, sizeof(msg), "permission denied: the VM of job %s belongs to uid %u", job,
 			 (unsigned)vm->uid);
 		hv_table_unlock();
-		reply_err(cfd, msg);
+		hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, msg);
 		return;
 	}
 	hv_vm_ref_locked(vm);
@@ -283,6 +284,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 			 "permission denied: uid/gid %llu/%llu in the request are not the caller's %u/%u",
 			 (unsigned long long)uid, (unsigned long long)gid, (unsigned)peer->uid,
 			 (unsigned)peer->gid);
+		hv_auth_refused(-1, peer, VJ_REQ_EXEC, job, msg); /* logged; replied at out */
 		goto out;
 	}
 	vj_kv_add_u64(&kv, "uid", uid);

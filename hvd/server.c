@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "catalogue.h"
 #include "fsutil.h"
 #include "kv.h"
@@ -134,10 +135,18 @@ static void do_status(struct client *c, const struct vj_frame *f)
 		reply_err(c->fd, err.msg);
 		return;
 	}
+	/* Before the lock: it may ask NSS for slurm_user's uid. */
+	bool priv = hv_auth_privileged(c->cfg, c->peer.uid);
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	hv_table_lock();
 	struct hv_vm *vm = hv_table_find_locked(job);
+	char denied[128] = "";
+	if (vm && !priv && vm->uid != c->peer.uid) { /* a user queries only their own VM */
+		snprintf(denied, sizeof(denied), "permission denied: the VM of job %s belongs to uid %u",
+			 job, (unsigned)vm->uid);
+		vm = NULL;
+	}
 	if (vm) {
 		char created[32];
 		struct tm tm;
@@ -167,7 +176,9 @@ static void do_status(struct client *c, const struct vj_frame *f)
 		vj_kv_add_str(&kv, "disk_dir", vm->disk_dir);
 	}
 	hv_table_unlock();
-	if (vm) {
+	if (denied[0]) {
+		hv_auth_refused(c->fd, &c->peer, VJ_REQ_STATUS, job, denied);
+	} else if (vm) {
 		reply(c->fd, VJ_REPLY_OK, &kv);
 	} else {
 		char msg[128];
@@ -190,7 +201,6 @@ static void *client_main(void *arg)
 				hv_debug("client pid %d: %s", (int)c->peer.pid, strerror(-rc));
 			break;
 		}
-		bool root = c->peer.uid == 0;
 		hv_debug("request %s from uid %u pid %d", vj_type_name(f.type), (unsigned)c->peer.uid,
 			 (int)c->peer.pid);
 		bool last = false;
@@ -198,12 +208,10 @@ static void *client_main(void *arg)
 			reply_err(c->fd, "requests use stream 0");
 		} else if (vj_kv_validate(f.payload, f.len, NULL)) {
 			reply_err(c->fd, "malformed request (bad key/value encoding)");
-		} else if ((f.type == VJ_REQ_CREATE || f.type == VJ_REQ_DESTROY) && !root) {
-			reply_err(c->fd, "permission denied: CREATE and DESTROY are for root only");
-		} else if ((f.type == VJ_REQ_PULL || f.type == VJ_REQ_EVICT) && !root) {
-			reply_err(c->fd, "permission denied: PULL and EVICT are for root only");
-		} else if ((f.type == VJ_REQ_DRAIN || f.type == VJ_REQ_RESUME) && !root) {
-			reply_err(c->fd, "permission denied: DRAIN and RESUME are for root only");
+		} else if (hv_auth_request(c->cfg, c->fd, &c->peer, &f)) {
+			/* Refused (munge credential or per-type policy), replied and
+			 * logged; past this point c->peer is proven by munge too. */
+			last = true;
 		} else {
 			switch (f.type) {
 			case VJ_REQ_CREATE: do_create(c, &f); break;
@@ -266,7 +274,8 @@ int hv_server_listen(const struct hv_config *cfg, struct vj_err *err)
 		close(fd);
 		return vj_err_sys(err, e, "cannot bind %s", cfg->socket);
 	}
-	/* Every local user may connect; each request is authorised by SO_PEERCRED. */
+	/* Every local user may connect; each request is authorised by its munge
+	 * credential and SO_PEERCRED (auth.c). */
 	if (chmod(cfg->socket, 0666) < 0 || listen(fd, 128) < 0) {
 		int e = errno;
 		close(fd);

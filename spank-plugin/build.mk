@@ -9,6 +9,10 @@ VMEXEC_SRCS := $(addprefix spank-plugin/task/,main.c request.c relay.c tty.c exi
 	spank-plugin/hvdclient.c
 VMEXEC_OBJS := $(VMEXEC_SRCS:%.c=$(B)/%.o)
 
+# hvdclient.c puts a munge credential on every request (libmunge) over a
+# SHA-256 of the request (libcrypto).
+HVDCLIENT_LIBS := -lmunge $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
 VMJOB_SO := $(B)/spank-plugin/vmjob.so
 VMEXEC := $(B)/spank-plugin/vmexec
 
@@ -17,10 +21,10 @@ EXTRA_CFLAGS_spank-plugin/task/ := -Ispank-plugin
 # Slurm's symbols (slurm_error, spank_*) resolve from the loading process.
 $(VMJOB_SO): $(SPANK_PLUGIN_OBJS) $(LIBCOMMON) spank-plugin/vmjob.map
 	$(CC) -shared $(VJ_LDFLAGS) $(LDFLAGS) -Wl,--version-script=spank-plugin/vmjob.map \
-		-o $@ $(SPANK_PLUGIN_OBJS) $(LIBCOMMON)
+		-o $@ $(SPANK_PLUGIN_OBJS) $(LIBCOMMON) $(HVDCLIENT_LIBS)
 
 $(VMEXEC): $(VMEXEC_OBJS) $(LIBCOMMON)
-	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(VMEXEC_OBJS) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $(VMEXEC_OBJS) $(LIBCOMMON) $(HVDCLIENT_LIBS)
 
 .PHONY: spank-plugin install-spank
 spank-plugin: $(VMJOB_SO) $(VMEXEC)

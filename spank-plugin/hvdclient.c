@@ -1,6 +1,9 @@
 #include "hvdclient.h"
 
 #include <errno.h>
+#include <munge.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -8,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "reqcred.h"
 
 int vj_hvd_connect(const char *path, struct vj_err *err)
 {
@@ -35,17 +39,88 @@ int vj_hvd_connect(const char *path, struct vj_err *err)
 	return vj_steal_fd(fd);
 }
 
-int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
-		   struct vj_frame *reply, struct vj_err *err)
+/* "what the credential vouches for" (VJ_CRED_FMT) for this type and payload. */
+static int cred_payload(uint16_t type, const void *p, size_t len, char *out, size_t outsz,
+			struct vj_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (EVP_Digest(p ? p : "", len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return vj_err_set(err, EIO, "cannot hash the %s request (libcrypto)",
+				  vj_type_name(type));
+	char hex[65];
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, outsz, VJ_CRED_FMT, (unsigned)type, hex);
+	return 0;
+}
+
+/* A munge credential for this request, malloc'd (munge's), or NULL + err. */
+static char *make_cred(uint16_t type, const void *p, size_t len, struct vj_err *err)
+{
+	char what[160];
+	if (cred_payload(type, p, len, what, sizeof(what), err))
+		return NULL;
+	munge_ctx_t ctx = munge_ctx_create();
+	if (!ctx) {
+		vj_err_set(err, ENOMEM, "cannot get a munge credential: out of memory");
+		return NULL;
+	}
+	/* Only root (hvd) may decode it: no other local service can be handed a
+	 * credential meant for hvd and take it for its own. */
+	munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, (uid_t)0);
+	char *cred = NULL;
+	munge_err_t e = munge_encode(&cred, ctx, what, (int)strlen(what));
+	if (e != EMUNGE_SUCCESS) {
+		const char *why = munge_ctx_strerror(ctx);
+		vj_err_set(err, VJ_HVD_NO_CRED, "cannot get a munge credential (is munged running?): %s",
+			   why ? why : munge_strerror(e));
+		free(cred);
+		cred = NULL;
+	}
+	munge_ctx_destroy(ctx);
+	return cred;
+}
+
+int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err *err)
 {
 	if (req && req->oom)
 		return vj_err_set(err, ENOMEM, "building the %s request: out of memory",
 				  vj_type_name(type));
-	int rc = vj_frame_write(fd, type, 0, req ? req->data : NULL, req ? req->len : 0);
+	const uint8_t *body = req ? req->data : NULL;
+	size_t blen = req ? req->len : 0;
+	cleanup_free char *cred = make_cred(type, body, blen, err);
+	if (!cred)
+		return -1;
+	/* kv payloads are concatenated entries: the request's, then the cred. */
+	struct vj_kvbuf tail;
+	vj_kv_init(&tail);
+	vj_kv_add_str(&tail, VJ_CRED_KEY, cred);
+	cleanup_free uint8_t *frame = tail.oom ? NULL : malloc(blen + tail.len);
+	if (!frame) {
+		vj_kv_free(&tail);
+		return vj_err_set(err, ENOMEM, "building the %s request: out of memory",
+				  vj_type_name(type));
+	}
+	if (blen)
+		memcpy(frame, body, blen);
+	memcpy(frame + blen, tail.data, tail.len);
+	size_t flen = blen + tail.len;
+	vj_kv_free(&tail);
+	int rc = vj_frame_write(fd, type, 0, frame, flen);
 	if (rc < 0)
 		return vj_err_sys(err, -rc, "sending %s to hvd", vj_type_name(type));
+	return 0;
+}
+
+int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
+		   struct vj_frame *reply, struct vj_err *err)
+{
+	if (vj_hvd_send(fd, type, req, err))
+		return -1;
 
 	struct vj_reader r;
+	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	struct vj_frame f;
 	rc = vj_frame_read(fd, &r, &f, timeout_ms);

@@ -15,11 +15,18 @@
  * (e.g. the epilog of a job that never had a VM) from "hvd said no". */
 #define VJ_HVD_UNREACHABLE 0x10001 /* socket missing, refused, or hvd hung up */
 #define VJ_HVD_REFUSED 0x10002     /* hvd answered ERR: msg is its own line */
+#define VJ_HVD_NO_CRED 0x10003     /* no munge credential (munged down?) */
+
+/* Send one request frame on stream 0 with a fresh munge credential appended
+ * as its last kv entry (common/reqcred.h): hvd refuses requests without one.
+ * The only place clients (plugin, vmexec, hvctl) make credentials. req may
+ * be NULL (no fields). 0, or -1 with err set. */
+int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err *err);
 
 /* Connect to hvd's socket (close-on-exec). fd, or -1 with err set. */
 int vj_hvd_connect(const char *path, struct vj_err *err);
 
-/* Send one request on stream 0 and wait up to timeout_ms (-1: forever) for
+/* Send one request (vj_hvd_send) and wait up to timeout_ms (-1: forever) for
  * the reply. OK: 0, *reply holds the frame (payload malloc'd, caller frees).
  * ERR: -1, err carries hvd's message verbatim. */
 int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,

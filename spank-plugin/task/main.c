@@ -83,12 +83,10 @@ int main(int argc, char **argv)
 	cleanup_close int sock = vj_hvd_connect(sockpath, &err);
 	if (sock < 0)
 		die(&err);
-	int rc = vj_frame_write(sock, VJ_REQ_EXEC, 0, kv.data, kv.len);
+	int rc = vj_hvd_send(sock, VJ_REQ_EXEC, &kv, &err);
 	vj_kv_free(&kv);
-	if (rc < 0) {
-		vj_err_sys(&err, -rc, "sending the command to hvd");
+	if (rc < 0)
 		die(&err);
-	}
 
 	if (rq.pty && vmexec_tty_raw(STDIN_FILENO, &err) < 0)
 		die(&err);
