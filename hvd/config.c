@@ -24,6 +24,7 @@ void hv_config_defaults(struct hv_config *c)
 	c->probe_timeout = 15;
 	c->default_scratch_mb = 1024;
 	snprintf(c->scratch_backend, sizeof(c->scratch_backend), "%s", "file");
+	snprintf(c->scratch_lvm_wipe, sizeof(c->scratch_lvm_wipe), "%s", "zero");
 	c->log_level = LOG_INFO;
 	snprintf(c->slurm_user, sizeof(c->slurm_user), "%s", "root");
 	c->reap_interval = 60;
@@ -143,6 +144,18 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
 		return set_str(c->scratch_vg, sizeof(c->scratch_vg), v, err);
 	}
+	if (strcmp(k, "scratch_thinpool") == 0) {
+		/* An LV name: it ends up in tool arguments ("VG/NAME"). */
+		if (!v[0] || v[0] == '-' || !strcmp(v, ".") || !strcmp(v, "..") ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_.-") !=
+			    strlen(v))
+			return vj_err_set(err, EINVAL, "'%s' is not a logical volume name", v);
+		return set_str(c->scratch_thinpool, sizeof(c->scratch_thinpool), v, err);
+	}
+	if (strcmp(k, "scratch_lvm_wipe") == 0) {
+		static const char *const w[] = {"zero", "none", NULL};
+		return set_word(c->scratch_lvm_wipe, sizeof(c->scratch_lvm_wipe), v, w, err);
+	}
 	if (strcmp(k, "cache_size_mb") == 0)
 		return set_uint(&c->cache_size_mb, v, 0, 1ull << 30, err);
 	if (strcmp(k, "default_scratch_mb") == 0)
@@ -255,5 +268,7 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 				path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
 	if (!rc && !strcmp(c->scratch_backend, "lvm") && !c->scratch_vg[0])
 		rc = vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
+	if (!rc && c->scratch_thinpool[0] && strcmp(c->scratch_backend, "lvm"))
+		rc = vj_err_set(err, EINVAL, "%s: scratch_thinpool needs scratch_backend = lvm", path);
 	return rc;
 }

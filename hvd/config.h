@@ -39,6 +39,8 @@ struct hv_config {
 	uint64_t scratch_mb_per_cpu; /* 0 = default_scratch_mb whatever the CPU count */
 	char scratch_backend[8];      /* file | lvm (scratch.h) */
 	char scratch_vg[128];         /* the VG of the lvm backend */
+	char scratch_thinpool[128];   /* lvm: thin pool in scratch_vg, "" = linear LVs */
+	char scratch_lvm_wipe[8];     /* lvm, linear LVs: zero | none (scratch_lvm.c) */
 	int log_level;            /* syslog priority */
 	/* Besides root, the one user who may CREATE and DESTROY VMs and see them
 	 * all (hvd/auth.c): Slurm's SlurmUser, for sites whose prolog/epilog

@@ -5,6 +5,10 @@
  *   lvm   one LV per VM in scratch_vg, named vmjob_<job> and tagged
  *         vmjob_job_<job> + vmjob_hvd_<this hvd>, so that a restarted hvd
  *         finds every volume again from LVM alone.
+ * A job may be root in its VM and read its volume raw: a new volume must
+ * never show a previous job's data. A new file is sparse (holes read as
+ * zeroes); an LV is either a thin volume in a zeroing pool
+ * (scratch_thinpool) or zeroed (scratch_lvm_wipe), see scratch_lvm.c.
  * The volumes are the state (DESIGN.md principle 2): nothing here is kept in
  * memory, every call asks the real system. */
 #ifndef HV_SCRATCH_H
@@ -76,6 +80,11 @@ bool hv_scratch_job_ok(const char *job);
 int hv_scratch_run(char *const argv[], char *out, size_t outsz, struct vj_err *err);
 /* mkfs.ext4 on path, lazily initialised (the guest kernel finishes it). */
 int hv_scratch_mkfs(const char *path, struct vj_err *err);
+/* Write zeroes over the whole block device path (BLKZEROOUT: the kernel
+ * offloads it as WRITE ZEROES where the device supports that, else writes
+ * zero pages) and flush it; the device's size in *bytes. The LVM backend's
+ * wipe (scratch_lvm_wipe = zero); exposed for the test driver's timing. */
+int hv_scratch_zero(const char *path, uint64_t *bytes, struct vj_err *err);
 
 /* One line of `lvs --noheadings --separator '|' -o lv_name,lv_tags,lv_size
  * --units b --nosuffix`, split in place: 0 if it has exactly three fields and

@@ -26,7 +26,11 @@ int hv_scratch_file_create(const struct hv_config *cfg, const char *job, uint64_
 	char path[PATH_MAX];
 	if (file_path(cfg, job, path, sizeof(path), err))
 		return -1;
-	/* O_EXCL: a leftover from a crashed run is an error, never silently reused. */
+	/* O_EXCL: always a new inode (a leftover from a crashed run, or anything
+	 * else at the path, symlinks included, is an error, never reused). A new
+	 * sparse file reads as zeroes wherever it was not written, so a job can
+	 * never see what the host's disk held before (the job is root in its VM
+	 * and may read the whole disk raw). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "cannot create the scratch file %s", path);
