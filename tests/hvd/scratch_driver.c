@@ -7,12 +7,25 @@
  *   scratch-driver CONF remove JOB
  *   scratch-driver CONF list
  *   scratch-driver - selftest
+ *   scratch-driver - fill PATH PATTERN   (PATTERN over all of a file or device)
+ *   scratch-driver - scan PATH PATTERN   (how many 4 KiB blocks hold PATTERN)
+ *   scratch-driver - zero PATH           (hv_scratch_zero, timed)
  *
  * Prints one line per result ("created ...", "removed ...", "vol ...",
- * "listed N") or "error: MSG" and exits 1 on failure. */
+ * "listed N", "filled ...", "scanned ...", "zeroed ...") or "error: MSG" and
+ * exits 1 on failure. fill and scan are how the test plays one job leaving
+ * data behind and the next job (root in its VM, reading its disk raw) looking
+ * for it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -69,10 +82,103 @@ static int selftest(void)
 	return fails ? 1 : 0;
 }
 
+/* Open path for raw I/O: O_DIRECT where it works (so a scan reads the
+ * device, not a page cache a removed volume left), plain otherwise (tmpfs).
+ * Its size (file or block device) in *size. */
+static int open_raw(const char *path, int flags, uint64_t *size)
+{
+	int fd = open(path, flags | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, size) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define RAW_BUF (1u << 20)
+
+static int fill_or_scan(const char *path, const char *pat, bool fill)
+{
+	size_t pl = strlen(pat);
+	if (!pl || pl > 256) {
+		printf("error: pattern must be 1..256 bytes\n");
+		return 1;
+	}
+	uint64_t size;
+	int fd = open_raw(path, fill ? O_WRONLY : O_RDONLY, &size);
+	if (fd < 0) {
+		printf("error: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	char *buf;
+	if (posix_memalign((void **)&buf, 4096, RAW_BUF)) {
+		printf("error: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < RAW_BUF; i++)
+		buf[i] = pat[i % pl];
+	uint64_t blocks = 0, hits = 0;
+	for (uint64_t off = 0; off < size; off += RAW_BUF) {
+		size_t n = size - off < RAW_BUF ? (size_t)(size - off) : RAW_BUF;
+		ssize_t r = fill ? pwrite(fd, buf, n, (off_t)off) : pread(fd, buf, n, (off_t)off);
+		if (r != (ssize_t)n) {
+			printf("error: %s at %llu: %s\n", path, (unsigned long long)off,
+			       r < 0 ? strerror(errno) : "short");
+			return 1;
+		}
+		if (!fill)
+			for (size_t b = 0; b < n; b += 4096, blocks++)
+				hits += memmem(buf + b, n - b < 4096 ? n - b : 4096, pat, pl) != NULL;
+	}
+	if (fill && fdatasync(fd) < 0) {
+		printf("error: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	free(buf);
+	if (fill)
+		printf("filled %s %llu MiB\n", path, (unsigned long long)(size >> 20));
+	else
+		printf("scanned %s %llu MiB: %llu of %llu blocks hold the pattern\n", path,
+		       (unsigned long long)(size >> 20), (unsigned long long)hits,
+		       (unsigned long long)blocks);
+	return 0;
+}
+
+static int zero(const char *path)
+{
+	struct timespec a, b;
+	uint64_t bytes;
+	struct vj_err err = {0};
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (hv_scratch_zero(path, &bytes, &err)) {
+		printf("error: %s\n", err.msg);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long long ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+	printf("zeroed %s %llu MiB in %lld ms\n", path, (unsigned long long)(bytes >> 20), ms);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[2], "selftest"))
 		return selftest();
+	if (argc == 5 && (!strcmp(argv[2], "fill") || !strcmp(argv[2], "scan")))
+		return fill_or_scan(argv[3], argv[4], argv[2][0] == 'f');
+	if (argc == 4 && !strcmp(argv[2], "zero"))
+		return zero(argv[3]);
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s CONF create JOB ASKED_MB CPUS | remove JOB | list\n",
 			argv[0]);
