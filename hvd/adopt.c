@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agentconn.h"
 #include "catalogue.h"
@@ -61,7 +62,13 @@ static void *adopt_main(void *arg)
 	snprintf(agent, sizeof(agent), "%s/agent.sock", vm->run_dir);
 	struct vj_err err = {0};
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
-	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, &err);
+	int fd = -1;
+	/* QEMU made the socket when the domain started; if someone removed it
+	 * since, no amount of waiting brings it back. */
+	if (access(agent, F_OK) < 0)
+		vj_err_sys(&err, errno, "its agent socket %s is gone", agent);
+	else
+		fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, &err);
 	if (fd >= 0) {
 		vm->agent_fd = fd;
 		if (hv_relay_start(vm, &err) == 0) {

@@ -40,6 +40,9 @@ ph_setup() {
 	boot_timeout = 120
 	${2:-}
 	CONF
+	# Domains of this instance left by an earlier run that could not clean up.
+	local d
+	for d in $(ph_domains); do virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done
 	# Share the downloaded images between runs: copy an earlier cache in.
 	if [ -d /tmp/vjt-imgcache ]; then cp -a /tmp/vjt-imgcache "$ph_dir/cache"; fi
 }
