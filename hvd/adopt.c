@@ -119,7 +119,7 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 		ctx->foreign++;
 		return;
 	}
-	if (strcmp(m.instance, cfg->instance)) {
+	if (!hv_meta_owned(&m, cfg->instance, HV_LEGACY_INSTANCE)) {
 		/* Another hvd on this host (another state_dir/instance) owns it. */
 		hv_debug("domain %s belongs to hvd instance '%s', not ours", name, m.instance);
 		ctx->foreign++;

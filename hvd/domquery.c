@@ -1,11 +1,16 @@
 #include "domquery.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+
+#include "config.h"
+#include "meta.h"
 
 static const char *lv_msg(void)
 {
@@ -82,6 +87,35 @@ int hv_domain_counters(const char *name, uint64_t *cpu_ns, uint64_t *mem_kib)
 	}
 	if (d)
 		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
+int hv_domain_ours(const char *name, const char *instance, char *owner, size_t sz)
+{
+	struct vj_err err;
+	snprintf(owner, sz, "?");
+	virConnectPtr c = hv_libvirt_get(&err);
+	if (!c)
+		return -1;
+	int rc = 1;
+	virDomainPtr d = virDomainLookupByName(c, name);
+	if (d) {
+		char *xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, HV_METADATA_NS,
+						 VIR_DOMAIN_AFFECT_LIVE);
+		struct hv_meta m;
+		if (!xml || hv_meta_parse(xml, strlen(xml), &m, &err)) {
+			snprintf(owner, sz, "nobody known (no valid vmjob metadata)");
+			rc = 0;
+		} else if (!hv_meta_owned(&m, instance, HV_LEGACY_INSTANCE)) {
+			snprintf(owner, sz, "%s", m.instance[0] ? m.instance : HV_LEGACY_INSTANCE);
+			rc = 0;
+		}
+		free(xml);
+		virDomainFree(d);
+	} else if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+		rc = -1;
+	}
 	virConnectClose(c);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef HV_DOMQUERY_H
 #define HV_DOMQUERY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "domain.h"
@@ -16,6 +17,11 @@ int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err);
  * metadata element (NULL if it has none). 0, or -1 if libvirt cannot list. */
 int hv_domain_foreach(void (*fn)(const char *name, const char *meta, void *ud), void *ud,
 		      struct vj_err *err);
+
+/* May this hvd touch domain name? 1 yes (ours, or no such domain), 0 no
+ * (another instance's, or no vmjob metadata), -1 libvirt cannot tell.
+ * owner[sz] gets the other instance's name for messages. */
+int hv_domain_ours(const char *name, const char *instance, char *owner, size_t sz);
 
 /* Cumulative CPU time (ns, all vCPUs and QEMU's threads) and current memory
  * (KiB) of a running domain. 0 or -1. */

@@ -154,3 +154,10 @@ int hv_meta_parse(const char *xml, size_t len, struct hv_meta *m, struct vj_err 
 	m->created = end && !*end ? timegm(&tm) : time(NULL);
 	return 0;
 }
+
+bool hv_meta_owned(const struct hv_meta *m, const char *instance, const char *default_instance)
+{
+	if (!m->instance[0])
+		return !strcmp(instance, default_instance);
+	return !strcmp(m->instance, instance);
+}

@@ -6,11 +6,13 @@
 #define HV_META_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
+#include "config.h"
 #include "err.h"
 
 struct hv_meta {
@@ -27,5 +29,11 @@ struct hv_meta {
 /* Parse xml[0..len) (the element as virDomainGetMetadata returns it, with
  * or without a namespace prefix). job, uid, gid and image are required. */
 int hv_meta_parse(const char *xml, size_t len, struct hv_meta *m, struct vj_err *err);
+
+/* Does a domain with this metadata belong to the hvd of instance? Metadata
+ * written before instances existed names none: such domains belong to the
+ * hvd that uses the default state_dir (the one hvd of a production host). */
+#define HV_LEGACY_INSTANCE VJ_LOCALSTATEDIR "/lib/vmjob"
+bool hv_meta_owned(const struct hv_meta *m, const char *instance, const char *default_instance);
 
 #endif

@@ -326,6 +326,17 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 		struct hv_vm tmp = {.agent_fd = -1};
 		snprintf(tmp.job, sizeof(tmp.job), "%s", job);
 		hv_vm_paths(cfg, &tmp);
+		/* Another hvd on this host (another instance) may run this job's
+		 * domain name: never destroy what is not ours. */
+		char owner[PATH_MAX];
+		int own = hv_domain_ours(tmp.domain, cfg->instance, owner, sizeof(owner));
+		if (own < 0)
+			return vj_err_set(err, EIO, "cannot tell whose domain %s is (libvirt)", tmp.domain);
+		if (own == 0) {
+			hv_info("job %s: domain %s belongs to hvd instance %s; left alone", job,
+				tmp.domain, owner);
+			return 0;
+		}
 		int d = hv_domain_destroy(tmp.domain, err);
 		if (d < 0)
 			return -1;

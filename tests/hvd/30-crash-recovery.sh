@@ -78,6 +78,22 @@ check "half-made overlay and scratch of a domain-less create removed" \
 check "the log says why $ended went" grep -q "job $ended: the job ended (state CANCELLED)" "$ph_dir/hvd.log"
 check "other vmjob domains (not this instance's) left alone" grep -q "other vmjob domain(s) left alone" "$ph_dir/hvd.log"
 
+# A second hvd on the same host (another instance) neither adopts nor
+# destroys these VMs.
+b=$ph_dir/b
+mkdir -p "$b"
+sed -e "s#^socket = .*#socket = $b/hvd.sock#" -e "s#^run_dir = .*#run_dir = $b/run#" \
+	-e "s#^state_dir = .*#state_dir = $b/state#" -e "s#^pidfile = .*#pidfile = $b/hvd.pid#" \
+	"$ph_dir/hvd.conf" > "$b/hvd.conf"
+build/hvd/hvd -f -c "$b/hvd.conf" > "$b/hvd.log" 2>&1 & bpid=$!
+for _ in $(seq 100); do build/hvd/hvctl -s "$b/hvd.sock" vms >/dev/null 2>&1 && break; sleep 0.1; done
+check "a second hvd instance adopts none of them" grep -q '^no VMs' <(build/hvd/hvctl -s "$b/hvd.sock" vms)
+build/hvd/hvctl -s "$b/hvd.sock" destroy "$live1" >/dev/null 2>&1
+check "its DESTROY leaves the other instance's domain running" \
+	grep -q running <(virsh -q -c qemu:///system domstate "vmjob-$live1")
+kill "$bpid"; wait "$bpid" 2>/dev/null
+check "exec in $live1 still works" [ "$(ph_ctl exec "$live1" -- echo still 2>/dev/null)" = still ]
+
 # Destroy still works on adopted VMs.
 ph_ctl destroy "$live1" >/dev/null && ph_ctl destroy "$live2" >/dev/null
 check "adopted VMs destroyed by DESTROY" [ -z "$(ph_domains)" ]
