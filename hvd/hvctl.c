@@ -28,26 +28,58 @@
 
 static const char *sock_path = VJ_RUNSTATEDIR "/vmjob/hvd.sock";
 
+/* The VM verbs' help, one entry each: `hvctl --help` lists them all,
+ * `hvctl VERB --help` and `hvctl help VERB` print one. */
+static const struct {
+	const char *name, *text;
+} core_verbs[] = {
+	{"list", "  list                      the VMs hvd knows: job, owner, image, state, age\n"
+		 "                            (root or slurm_user; see also vms)\n"},
+	{"status", "  status JOB                all fields of the VM of JOB, with its phase times\n"
+		   "                            (the VM's owner, root or slurm_user)\n"},
+	{"create", "  create JOB -i IMAGE [-u UID] [-g GID] [-c CPUS] [-m MEM_MB]\n"
+		   "         [--cores LIST] [--scratch MB]\n"
+		   "                            create a VM for JOB, as the SPANK plugin does (root\n"
+		   "                            or hvd.conf's slurm_user);\n"
+		   "                            defaults: uid/gid of the caller, 1 cpu, 512 MiB;\n"
+		   "                            --cores: host cores to pin the vCPUs to (e.g. 0-1);\n"
+		   "                            refused with a reason if the host is drained, full\n"
+		   "                            (max_vms) or short of memory (host_mem_reserve_mb)\n"},
+	{"destroy", "  destroy JOB               destroy the VM of JOB and everything it used (root\n"
+		    "                            or slurm_user)\n"},
+	{"exec", "  exec [-t] [-C DIR] [-e K=V]... JOB -- CMD [ARG]...\n"
+		 "                            run CMD in the VM of JOB as yourself and relay its\n"
+		 "                            stdio; -t: with a pseudo-terminal; -C: working\n"
+		 "                            directory (default: the current one); -e: environment.\n"
+		 "                            Exit status: the command's, 128+N if killed by N.\n"},
+	{"help", "  help [VERB]               this help, or one verb's\n"},
+};
+
+static const char *core_help(const char *verb)
+{
+	for (size_t i = 0; i < sizeof(core_verbs) / sizeof(core_verbs[0]); i++)
+		if (!strcmp(verb, core_verbs[i].name))
+			return core_verbs[i].text;
+	return NULL;
+}
+
+/* -h/--help among a verb's own arguments (for exec, before the command). */
+static bool asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: hvctl [-s SOCKET] COMMAND [ARGS]\n"
 		"Administer the vmjob hypervisor daemon (hvd) on this node.\n\n"
-		"Commands:\n"
-		"  list                      the VMs hvd knows: job, owner, image, state, age\n"
-		"  status JOB                all fields of the VM of JOB, with its phase times\n"
-		"  create JOB -i IMAGE [-u UID] [-g GID] [-c CPUS] [-m MEM_MB]\n"
-		"         [--cores LIST] [--scratch MB]\n"
-		"                            create a VM for JOB, as the SPANK plugin does (root\n"
-		"                            or hvd.conf's slurm_user);\n"
-		"                            defaults: uid/gid of the caller, 1 cpu, 512 MiB\n"
-		"  destroy JOB               destroy the VM of JOB and everything it used (root\n"
-		"                            or slurm_user)\n"
-		"  exec [-t] [-C DIR] [-e K=V]... JOB -- CMD [ARG]...\n"
-		"                            run CMD in the VM of JOB as yourself and relay its\n"
-		"                            stdio; -t: with a pseudo-terminal; -C: working\n"
-		"                            directory (default: the current one); -e: environment.\n"
-		"                            Exit status: the command's, 128+N if killed by N.\n");
+		"Commands:\n");
+	for (size_t i = 0; i < sizeof(core_verbs) / sizeof(core_verbs[0]); i++)
+		fputs(core_verbs[i].text, f);
 	hvctl_images_usage(f);
 	hvctl_admin_usage(f);
 	fprintf(f,
@@ -412,6 +444,24 @@ int main(int argc, char **argv)
 	const char *verb = argv[i];
 	int vargc = argc - i;
 	char **vargv = argv + i;
+	const char *one = core_help(verb);
+	if (one && (asks_help(vargc, vargv) || (!strcmp(verb, "help") && vargc > 1))) {
+		const char *which = verb;
+		if (!strcmp(verb, "help") && strcmp(vargv[1], "-h") && strcmp(vargv[1], "--help"))
+			which = vargv[1];
+		if (!core_help(which)) {
+			/* The image and host verbs print their own help. */
+			char *hv[] = {(char *)which, "--help", NULL};
+			if (hvctl_images_verb(which))
+				return hvctl_images_main(sock_path, 2, hv);
+			if (hvctl_admin_verb(which))
+				return hvctl_admin_main(sock_path, 2, hv);
+			fprintf(stderr, "hvctl: unknown command '%s'\n", which);
+			return 2;
+		}
+		printf("Usage: hvctl [-s SOCKET] %s\n%s", which, core_help(which));
+		return 0;
+	}
 	if (!strcmp(verb, "list"))
 		return cmd_simple(VJ_REQ_LIST, NULL, "vm");
 	if (!strcmp(verb, "status"))
