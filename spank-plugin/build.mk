@@ -3,7 +3,7 @@
 # hvdclient.c (connect + one request/one reply to hvd) is linked into both.
 
 SPANK_PLUGIN_SRCS := $(addprefix spank-plugin/,plugin.c options.c args.c local.c remote.c \
-	epilog.c cpulist.c imagename.c multiprog.c hvdclient.c)
+	epilog.c cpulist.c imagename.c size.c multiprog.c hvdclient.c)
 SPANK_PLUGIN_OBJS := $(SPANK_PLUGIN_SRCS:%.c=$(B)/%.o)
 VMEXEC_SRCS := $(addprefix spank-plugin/task/,main.c request.c relay.c tty.c exitstatus.c) \
 	spank-plugin/hvdclient.c
@@ -38,7 +38,7 @@ install-spank: $(VMJOB_SO) $(VMEXEC)
 
 # Unit tests of the Slurm-free parts; named like tests/'s so tests/run.sh runs it.
 SPANK_UNIT_SRCS := spank-plugin/test_units.c spank-plugin/args.c spank-plugin/cpulist.c \
-	spank-plugin/imagename.c spank-plugin/multiprog.c
+	spank-plugin/imagename.c spank-plugin/size.c spank-plugin/multiprog.c
 $(B)/tests/test_spank: $(SPANK_UNIT_SRCS) spank-plugin/vmjob.h $(COMMON_SRCS) tests/unit/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(TEST_SAN) -Itests/unit -o $@ $(SPANK_UNIT_SRCS) $(COMMON_SRCS)

@@ -31,6 +31,24 @@ static int opt_image(int val __attribute__((unused)), const char *optarg,
 	return 0;
 }
 
+static int opt_scratch(int val __attribute__((unused)), const char *optarg,
+		       int remote __attribute__((unused)))
+{
+	uint64_t mb;
+	if (!vmjob_parse_size_mb(optarg, &mb)) {
+		slurm_error("vmjob: invalid --vm-scratch '%s': expected a size like 512M, 20G or 1T",
+			    optarg ? optarg : "");
+		return -1;
+	}
+	if (vmjob_opts.scratch_mb && vmjob_opts.scratch_mb != mb) {
+		slurm_error("vmjob: --vm-scratch=%s conflicts with the %llu MiB already given", optarg,
+			    (unsigned long long)vmjob_opts.scratch_mb);
+		return -1;
+	}
+	vmjob_opts.scratch_mb = mb;
+	return 0;
+}
+
 static int opt_timing(int val __attribute__((unused)),
 		      const char *optarg __attribute__((unused)),
 		      int remote __attribute__((unused)))
@@ -42,6 +60,10 @@ static int opt_timing(int val __attribute__((unused)),
 static struct spank_option options[] = {
 	{"vm-image", "NAME", "Run the job inside a fresh VM booted from image NAME.", 1, 0,
 	 opt_image},
+	{"vm-scratch", "SIZE",
+	 "Size of the VM's scratch disk (its /tmp and $TMPDIR, deleted after the job), e.g. "
+	 "20G; default: set by the site.",
+	 1, 0, opt_scratch},
 	{"vm-timing", NULL, "Print the VM start-up phase times to the job's stderr.", 0, 0,
 	 opt_timing},
 };

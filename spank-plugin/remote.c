@@ -83,6 +83,8 @@ static int create_vm(spank_t sp, struct vj_err *err)
 	vj_kv_add_u64(&req, "mem_mb", mem_mb);
 	vj_kv_add_str(&req, "image", vmjob_opts.image);
 	vj_kv_add_str(&req, "cores", cores);
+	if (vmjob_opts.scratch_mb)
+		vj_kv_add_u64(&req, "scratch_mb", vmjob_opts.scratch_mb);
 
 	struct vj_frame ok;
 	int rc = vj_hvd_call(vmjob_conf.socket, VJ_REQ_CREATE, &req, CREATE_TIMEOUT_MS, &ok, err);

@@ -13,8 +13,33 @@ static int parse(struct vmjob_conf *c, int ac, char **av, struct vj_err *err)
 	return vmjob_args_parse(ac, av, c, err);
 }
 
+static bool size_is(const char *s, uint64_t want)
+{
+	uint64_t mb = 0;
+	return vmjob_parse_size_mb(s, &mb) && mb == want;
+}
+
 int main(void)
 {
+	uint64_t mb;
+	CHECK(size_is("512", 512));
+	CHECK(size_is("512M", 512));
+	CHECK(size_is("20G", 20480));
+	CHECK(size_is("20g", 20480));
+	CHECK(size_is("1T", 1048576));
+	CHECK(size_is("100MiB", 100));
+	CHECK(size_is("2GB", 2048));
+	CHECK(size_is("1536K", 2));
+	CHECK(size_is("1K", 1)); /* rounded up, never 0 */
+	CHECK(!vmjob_parse_size_mb("0", &mb));
+	CHECK(!vmjob_parse_size_mb("", &mb));
+	CHECK(!vmjob_parse_size_mb(NULL, &mb));
+	CHECK(!vmjob_parse_size_mb("-1G", &mb));
+	CHECK(!vmjob_parse_size_mb("1.5G", &mb));
+	CHECK(!vmjob_parse_size_mb("10X", &mb));
+	CHECK(!vmjob_parse_size_mb("10 G", &mb));
+	CHECK(!vmjob_parse_size_mb("65T", &mb)); /* over the typo guard */
+	CHECK(!vmjob_parse_size_mb("99999999999999999999999", &mb));
 	CHECK(vmjob_cpulist_count("0") == 1);
 	CHECK(vmjob_cpulist_count("0-1") == 2);
 	CHECK(vmjob_cpulist_count("0-3,8,10-11") == 7);

@@ -7,12 +7,16 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <slurm/spank.h>
 #include <sys/un.h>
 
 #include "err.h"
 
 #define VMJOB_IMAGE_MAX 64
+/* Largest --vm-scratch accepted, MiB (64 TiB): a typo guard, not a policy;
+ * hvd decides what fits. */
+#define VMJOB_SCRATCH_MAX_MB (64ull * 1024 * 1024)
 
 /* Site configuration from the plugstack.conf line. */
 struct vmjob_conf {
@@ -20,9 +24,10 @@ struct vmjob_conf {
 	char vmexec[PATH_MAX];
 };
 
-/* What the user asked for with --vm-image / --vm-timing. */
+/* What the user asked for with --vm-image / --vm-scratch / --vm-timing. */
 struct vmjob_opts {
 	char image[VMJOB_IMAGE_MAX + 1]; /* "" = not a VM job */
+	uint64_t scratch_mb;             /* 0 = hvd's default */
 	bool timing;
 };
 
@@ -35,6 +40,8 @@ int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *
 /* options.c; the name check lives in imagename.c (no Slurm symbols: unit-tested) */
 int vmjob_options_register(spank_t sp, struct vj_err *err);
 bool vmjob_image_name_valid(const char *name);
+/* size.c: "512", "20G", "1.5"(no), "100MiB" -> MiB; false if malformed. */
+bool vmjob_parse_size_mb(const char *s, uint64_t *mb);
 
 /* cpulist.c: number of ids in a Slurm list like "0-3,8,10-11"; -1 if malformed. */
 long vmjob_cpulist_count(const char *list);
