@@ -88,6 +88,14 @@ $(B)/fuzz/fuzz_hvd_req: tests/fuzz/fuzz_hvd_req.c hvd/reqparse.c hvd/cpuset.c hv
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
 
+$(B)/fuzz/fuzz_hvd_agent: tests/fuzz/fuzz_hvd_agent.c hvd/agentmsg.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^
+$(B)/fuzz/fuzz_hvd_meta: tests/fuzz/fuzz_hvd_meta.c hvd/meta.c hvd/catalogue.c hvd/fetch.c \
+		hvd/sha256.c hvd/log.c $(COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
+
 # Unit tests of the crash-safety and density parts (no VM needed), sanitized;
 # tests/run.sh runs every build/tests/test_*.
 HVD_STATE_TEST_SRCS := hvd/test_hvd_state.c hvd/cpuset.c hvd/meta.c hvd/domain.c hvd/reqparse.c \
@@ -96,10 +104,3 @@ $(B)/tests/test_hvd_state: $(HVD_STATE_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/
 	@mkdir -p $(dir $@)
 	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_hvd/) $(HVD_SAN) -Ihvd -o $@ $(HVD_STATE_TEST_SRCS) $(COMMON_SRCS) $(HVD_LIBS)
 all: $(B)/tests/test_hvd_state
-$(B)/fuzz/fuzz_hvd_agent: tests/fuzz/fuzz_hvd_agent.c hvd/agentmsg.c $(COMMON_SRCS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^
-$(B)/fuzz/fuzz_hvd_meta: tests/fuzz/fuzz_hvd_meta.c hvd/meta.c hvd/catalogue.c hvd/fetch.c \
-		hvd/sha256.c hvd/log.c $(COMMON_SRCS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
