@@ -252,12 +252,12 @@ static int cmd_vms(void)
 	char msg[2048];
 	if (load(&h, msg, sizeof(msg)))
 		die("%s", msg);
-	printf("host: %u VM(s)%s; memory %llu MiB of %llu MiB given to VMs (reserve %llu MiB); max_vms %s%s%s%s\n",
-	       h.vms, "", h.vm_mem_mb, h.mem_mb, h.reserve_mb, h.max_vms ? "" : "unlimited",
-	       h.drained ? "; DRAINED" : "", h.drained && h.drain_reason[0] ? ": " : "",
-	       h.drained ? h.drain_reason : "");
+	char limit[32] = "no limit";
 	if (h.max_vms)
-		printf("      (max_vms = %u)\n", h.max_vms);
+		snprintf(limit, sizeof(limit), "%u", h.max_vms);
+	printf("host: %u VM(s) (max_vms %s), %llu MiB of %llu MiB given to VMs (reserve %llu MiB)%s%s%s\n",
+	       h.vms, limit, h.vm_mem_mb, h.mem_mb, h.reserve_mb, h.drained ? "; DRAINED" : "",
+	       h.drained && h.drain_reason[0] ? ": " : "", h.drained ? h.drain_reason : "");
 	if (!h.n) {
 		printf("no VMs\n");
 		free(h.vm);
