@@ -123,15 +123,19 @@ static bool port_write(struct pump *p, const char *buf, size_t n)
  * read() call, so a 128 KiB reply took 32 reads (and 32 polls). A read
  * vector of 4 KiB pieces takes every filled buffer in one readv (the
  * kernel moves to the next piece only after a full one). Returns bytes
- * read, 0 once the host end hung up. */
+ * read, 0 once the host end hung up. wait_first: poll before reading, when
+ * the last read drained the port (one request at a time, the usual case
+ * for metadata, would otherwise pay a read that fails with EAGAIN). */
 #define PORT_CHUNK 4096u
 #define PORT_VEC 64
-static size_t port_fill(struct pump *p, char *dst, size_t room)
+static size_t port_fill(struct pump *p, char *dst, size_t room, bool wait_first)
 {
 	struct iovec iov[PORT_VEC];
 	int n = 0;
 	for (; n < PORT_VEC && room >= PORT_CHUNK; n++, room -= PORT_CHUNK)
 		iov[n] = (struct iovec){ dst + (size_t)n * PORT_CHUNK, PORT_CHUNK };
+	if (wait_first && !wait_port(p, POLLIN))
+		return 0;
 	for (;;) {
 		ssize_t r = readv(p->port_fd, iov, n);
 		if (r > 0)
@@ -195,6 +199,7 @@ static void *replies(void *arg)
 	struct pump *p = arg;
 	char *buf = malloc(RBUF_SIZE);
 	size_t start = 0, end = 0;  /* unconsumed bytes: buf[start, end) */
+	bool drained = true;
 	while (buf) {
 		/* A partial reply at the tail moves to the front when the rest
 		 * might not fit behind it. */
@@ -203,9 +208,12 @@ static void *replies(void *arg)
 			end -= start;
 			start = 0;
 		}
-		size_t got = port_fill(p, buf + end, RBUF_SIZE - end);
+		size_t room = RBUF_SIZE - end;
+		size_t got = port_fill(p, buf + end, room, drained);
 		if (!got)
 			break;
+		/* Less than a full vector: the port was empty when we stopped. */
+		drained = got < (room / PORT_CHUNK < PORT_VEC ? room / PORT_CHUNK : PORT_VEC) * PORT_CHUNK;
 		end += got;
 		bool bad = false;
 		while (end - start >= sizeof(struct fuse_out_header)) {

@@ -52,7 +52,7 @@ chown vmfs-a: "$W"/export/{gw,gw-base,sshfs,sshfs-seed}
 if [ -n "${GW_BASE:-}" ]; then
 	[ -x "$GW_BASE"/vmfs-server ] && [ -x "$GW_BASE"/vmfs-client ] ||
 		{ echo "bench.sh: GW_BASE=$GW_BASE lacks vmfs-server/vmfs-client" >&2; exit 2; }
-	case ",$ROWS," in *,gw-base,*) ;; *) ROWS=${ROWS/gw/gw-base,gw} ;; esac
+	case ",$ROWS," in *,gw-base,*) ;; *) ROWS=${ROWS//gw/gw-base,gw} ;; esac
 fi
 
 # ---- the benchmark image: a copy of the minimal root, grown, with the
@@ -104,7 +104,7 @@ for i in $(seq 100); do [ -S "$W"/vfs.sock ] && break; sleep 0.1; done
 : > "$W"/console.log
 qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboot -net none \
 	-serial file:"$W"/console.log -monitor none \
-	-object memory-backend-memfd,id=mem,size="$MEM"M,share=on -numa node,memdev=mem \
+	-object memory-backend-memfd,id=mem,size="$MEM"M,share=on,prealloc=on -numa node,memdev=mem \
 	-kernel "$IMG"/minimal-vmlinuz -initrd "$IMG"/minimal-initrd.img \
 	-append "console=ttyS0 quiet fsbench.size=$SIZE_MB fsbench.secs=$RAND_SECS fsbench.nfiles=$NFILES fsbench.rows=$ROWS fsbench.sftp0=$W/export/sshfs fsbench.sftp1=$W/export/sshfs-seed fsbench.sshfs_seed=$SSHFS_SEED" \
 	-drive file="$O"/root.img,if=virtio,format=raw \
@@ -178,9 +178,16 @@ grep -aq FSBENCH-END "$O"/console.log || { echo "bench.sh: guest did not reach t
 	grep -a '^FSBENCH-CONFIG' "$O"/results.txt | sed 's/^FSBENCH-CONFIG/# guest:/'
 } | tee "$O"/table.txt
 awk -v rows="$ROWS" '
-$1 == "FSBENCH" && $3 != "error" { v[$2, $3] = $4 }
+# Repeated rows: the median of their runs (the count is in results.txt).
+$1 == "FSBENCH" && $3 != "error" { k = $2 SUBSEP $3; c[k]++; all[k, c[k]] = $4 }
 END {
-	n = split(rows, r, ",")
+	for (k in c) {
+		for (i = 1; i <= c[k]; i++) srt[i] = all[k, i]
+		for (i = 2; i <= c[k]; i++) for (j = i; j > 1 && srt[j - 1] > srt[j]; j--) { t = srt[j]; srt[j] = srt[j - 1]; srt[j - 1] = t }
+		v[k] = c[k] % 2 ? srt[(c[k] + 1) / 2] : (srt[c[k] / 2] + srt[c[k] / 2 + 1]) / 2
+	}
+	nr = split(rows, rr, ","); n = 0
+	for (i = 1; i <= nr; i++) if (!(rr[i] in seen)) { seen[rr[i]] = 1; r[++n] = rr[i] }
 	split("seqwrite seqread randread randread_bw create stat unlink", m, " ")
 	printf "%-11s %10s %10s %10s %10s %9s %9s %9s\n", "row", "write MB/s", "read MB/s", "4K IOPS", "4K MB/s", "create/s", "stat/s", "unlink/s"
 	for (i = 1; i <= n; i++) {
