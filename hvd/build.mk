@@ -63,7 +63,7 @@ check: check-hvd
 
 # 100 real create/destroy cycles of hvd under valgrind (about 10 minutes with
 # TCG guests): no definitely-lost bytes, no fd growth. make check runs 5
-# (tests/hvd/40-valgrind.sh).
+# (tests/hvd/90-valgrind.sh).
 VALGRIND_CYCLES ?= 100
 .PHONY: valgrind-hvd
 valgrind-hvd: $(B)/hvd/hvd $(B)/hvd/hvctl

@@ -1,6 +1,7 @@
 # Sourced by hvd tests and benchmarks: a private hvd (own socket, dirs and
 # instance) next to the cluster's, so tests touch only the VMs they create.
-#   ph_setup NAME [EXTRA_CONF_LINES]   dirs under /tmp/vjt-NAME (run_dir <= 28 bytes)
+#   ph_setup NAME [EXTRA_CONF_LINES]   dirs under /tmp/vjt-NAME-PID (NAME [a-z0-9]{1,6}:
+#                                      run_dir stays short for the agent sockets)
 #   ph_start [WRAPPER...]              start hvd -f (optionally under a wrapper)
 #   ph_kill9 | ph_stop                 SIGKILL | SIGTERM and wait
 #   ph_ctl ARGS...                     hvctl against it
@@ -16,7 +17,8 @@ check() { # DESCRIPTION COMMAND...
 
 ph_setup() {
 	ph_name=$1
-	ph_dir=/tmp/vjt-$ph_name
+	# Unique per run: tests may run concurrently (make check and a developer).
+	ph_dir=/tmp/vjt-$ph_name-$$
 	ph_hvd_pid= ph_httpd_pid=
 	rm -rf "$ph_dir"
 	mkdir -p "$ph_dir"
@@ -40,9 +42,16 @@ ph_setup() {
 	boot_timeout = 120
 	${2:-}
 	CONF
-	# Domains of this instance left by an earlier run that could not clean up.
-	local d
-	for d in $(ph_domains); do virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done
+	# Domains left by earlier test runs that could not clean up: instances
+	# /tmp/vjt-NAME-PID/state whose process is gone. Nothing else is touched.
+	local d inst pid
+	for d in $(virsh -q -c qemu:///system list --name 2>/dev/null | grep '^vmjob-'); do
+		inst=$(virsh -c qemu:///system metadata "$d" https://vmjob.example.org/xmlns/vm/1 2>/dev/null |
+			sed -n 's#.*<instance>/tmp/vjt-[a-z0-9]*-\([0-9]*\)/state</instance>.*#\1#p')
+		pid=$inst
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null &&
+			virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
 	# Share the downloaded images between runs: copy an earlier cache in.
 	if [ -d /tmp/vjt-imgcache ]; then cp -a /tmp/vjt-imgcache "$ph_dir/cache"; fi
 }
@@ -90,7 +99,10 @@ ph_cleanup() {
 	for d in $(ph_domains); do virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1; done
 	[ -z "$ph_httpd_pid" ] || { kill "$ph_httpd_pid" 2>/dev/null; wait "$ph_httpd_pid" 2>/dev/null; }
 	# Keep the image cache for the next run (downloads are not what is tested).
-	if [ -d "$ph_dir/cache" ] && [ ! -d /tmp/vjt-imgcache ]; then cp -a "$ph_dir/cache" /tmp/vjt-imgcache; fi
+	if [ -d "$ph_dir/cache" ] && [ ! -d /tmp/vjt-imgcache ]; then
+		cp -a "$ph_dir/cache" "/tmp/vjt-imgcache.$$" &&
+			{ mv -T "/tmp/vjt-imgcache.$$" /tmp/vjt-imgcache 2>/dev/null || rm -rf "/tmp/vjt-imgcache.$$"; }
+	fi
 	cp "$ph_dir/hvd.log" "/tmp/vjt-$ph_name.log" 2>/dev/null # for a look afterwards
 	rm -rf "$ph_dir"
 }
