@@ -1,6 +1,7 @@
 #include "reaper.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,12 +40,19 @@ static void pass(const struct hv_config *cfg)
 	hv_table_foreach_locked(collect, &s);
 	hv_table_unlock();
 	/* slurmctld is asked without the table lock: it may take seconds. */
+	unsigned unreachable = 0;
+	char last[256] = "";
 	for (size_t i = 0; i < s.n; i++) {
 		char why[256];
 		enum hv_job_fate f = hv_job_fate(s.jobs[i], why, sizeof(why));
-		if (f == HV_JOB_UNKNOWN)
+		if (f == HV_JOB_UNKNOWN) {
 			hv_debug("job %s: keeping its VM: cannot tell whether the job lives (%s)",
 				 s.jobs[i], why);
+			if (!strncmp(why, "slurmctld:", 10)) {
+				unreachable++;
+				snprintf(last, sizeof(last), "%s", why);
+			}
+		}
 		if (f != HV_JOB_ENDED)
 			continue;
 		hv_info("job %s: the job ended (%s) but its VM is still here; destroying it",
@@ -54,6 +62,10 @@ static void pass(const struct hv_config *cfg)
 			hv_err("job %s: %s", s.jobs[i], err.msg);
 	}
 	free(s.jobs);
+	/* Once per pass, so an admin sees why VMs of ended jobs may linger. */
+	if (unreachable)
+		hv_warn("reaper: %u VM(s) kept: cannot ask about their jobs (%s); retrying in %u s",
+			unreachable, last, cfg->reap_interval);
 }
 
 static void *reaper_main(void *arg)
