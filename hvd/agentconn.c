@@ -120,7 +120,13 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 		}
 		if (f.type == VJ_HELLO && f.stream == 0) {
 			char kernel[128], host[128];
+			char unfit[300];
 			hv_agent_hello_parse(&f, kernel, sizeof(kernel), host, sizeof(host));
+			if (hv_agent_hello_error(&f, unfit, sizeof(unfit))) {
+				free(f.payload);
+				close(fd);
+				return vj_err_set(err, EIO, "the VM is not fit for the job: %s", unfit);
+			}
 			hv_info("job %s: agent ready (kernel %s, hostname %s)", job, kernel, host);
 			free(f.payload);
 			return fd;

@@ -42,3 +42,11 @@ void hv_agent_hello_parse(const struct vj_frame *f, char *kernel, size_t ksz, ch
 	sanitize(kernel);
 	sanitize(host);
 }
+
+bool hv_agent_hello_error(const struct vj_frame *f, char *msg, size_t msz)
+{
+	if (vj_kv_get_str(f->payload, f->len, "error", msg, msz, "", NULL) || !msg[0])
+		return false;
+	sanitize(msg);
+	return true;
+}

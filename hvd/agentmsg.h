@@ -4,6 +4,7 @@
 #ifndef HV_AGENTMSG_H
 #define HV_AGENTMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "frame.h"
@@ -21,5 +22,9 @@ enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f);
  * missing or unreadable). */
 void hv_agent_hello_parse(const struct vj_frame *f, char *kernel, size_t ksz, char *host,
 			  size_t hsz);
+
+/* The agent's HELLO may say the VM is unfit for jobs (e.g. the filesystem
+ * gateway could not mount): true with the reason, printable ASCII. */
+bool hv_agent_hello_error(const struct vj_frame *f, char *msg, size_t msz);
 
 #endif

@@ -4,13 +4,15 @@ HVD_SRCS := hvd/main.c hvd/config.c hvd/log.c hvd/server.c hvd/vmtable.c hvd/vml
 	hvd/fsutil.c hvd/domain.c hvd/agentconn.c hvd/relay.c hvd/probe.c
 # image cache: who uses which file, and the IMAGES/PULL/EVICT requests
 HVD_SRCS += hvd/imguse.c hvd/req_images.c
-# per-job scratch volumes: file or LVM backend
-HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 # crash-safe state, admission and density knobs, admin requests
 HVD_SRCS += hvd/admit.c hvd/drain.c hvd/cpuset.c hvd/meta.c hvd/domquery.c hvd/adopt.c \
 	hvd/jobcheck.c hvd/reaper.c hvd/req_admin.c hvd/reqparse.c hvd/agentmsg.c
+# per-job scratch volumes: file or LVM backend
+HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 # munge: every request's credential is checked (auth.c)
 HVD_SRCS += hvd/auth.c
+# The filesystem gateway's per-VM servers (fsgateway/ vmfs-server).
+HVD_SRCS += hvd/fsexport.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
 HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
 # libslurm: the reaper asks slurmctld whether a VM's job still lives.
@@ -87,7 +89,6 @@ $(B)/fuzz/fuzz_hvd_req: tests/fuzz/fuzz_hvd_req.c hvd/reqparse.c hvd/cpuset.c hv
 		hvd/fetch.c hvd/sha256.c hvd/log.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^ $(FUZZ_HVD_LIBS)
-
 $(B)/fuzz/fuzz_hvd_agent: tests/fuzz/fuzz_hvd_agent.c hvd/agentmsg.c $(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd $(FUZZ_FLAGS) -o $@ $^

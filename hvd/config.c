@@ -90,6 +90,34 @@ static int set_word(char *dst, size_t dstsz, const char *v, const char *const *w
 	return vj_err_set(err, EINVAL, "'%s' is not one of %s", v, list);
 }
 
+/* `export = PATH`: an absolute, normalised path without the characters the
+ * guest's cmdline list uses (space, comma, colon), not nested in another. */
+static int add_export(struct hv_config *c, const char *path, struct vj_err *err)
+{
+	if (c->nexports >= HV_MAX_EXPORTS)
+		return vj_err_set(err, E2BIG, "more than %d exports", HV_MAX_EXPORTS);
+	size_t n = strlen(path);
+	if (path[0] != '/' || n < 2 || n >= sizeof(c->exports[0]))
+		return vj_err_set(err, EINVAL, "'%s' is not an absolute path below /", path);
+	if (strpbrk(path, " \t,:") || path[n - 1] == '/' || strstr(path, "//") ||
+	    strstr(path, "/./") || strstr(path, "/../") || !strcmp(path + n - 2, "/.") ||
+	    (n >= 3 && !strcmp(path + n - 3, "/..")))
+		return vj_err_set(err, EINVAL,
+				  "'%s' must be a plain absolute path (no '.', '..', '//', trailing "
+				  "'/', spaces, commas or colons)",
+				  path);
+	for (unsigned i = 0; i < c->nexports; i++) {
+		size_t m = strlen(c->exports[i]);
+		/* Nested exports would mount one gateway over another's tree. */
+		if (!strncmp(c->exports[i], path, m < n ? m : n) &&
+		    (m == n || (m < n ? path[m] : c->exports[i][n]) == '/'))
+			return vj_err_set(err, EINVAL, "export '%s' overlaps export '%s'", path,
+					  c->exports[i]);
+	}
+	memcpy(c->exports[c->nexports++], path, n + 1);
+	return 0;
+}
+
 static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_err *err)
 {
 	uint64_t n;
@@ -197,6 +225,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		static const char *const w[] = {"threads", "native", "io_uring", NULL};
 		return set_word(c->disk_io, sizeof(c->disk_io), v, w, err);
 	}
+	if (strcmp(k, "export") == 0)
+		return add_export(c, v, err);
 	if (strcmp(k, "slurm_user") == 0)
 		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
 	if (strcmp(k, "log_level") == 0) {

@@ -9,6 +9,8 @@
 
 #include "err.h"
 
+#define HV_MAX_EXPORTS 8 /* hvd.conf export lines (fsexport.c) */
+
 #ifndef VJ_SYSCONFDIR
 #define VJ_SYSCONFDIR "/etc"
 #endif
@@ -59,6 +61,10 @@ struct hv_config {
 	char numa[12];            /* off | preferred | strict */
 	char disk_cache[16];      /* none | writeback | writethrough | directsync | unsafe */
 	char disk_io[12];         /* threads | native | io_uring */
+
+	/* Shared trees re-exported into every VM (fsexport.h), same path inside. */
+	char exports[HV_MAX_EXPORTS][256];
+	unsigned nexports;
 };
 
 void hv_config_defaults(struct hv_config *c);

@@ -183,6 +183,11 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	fputs("    <channel type='unix'>\n", f);
 	path_attr(f, "      <source mode='bind' path='", s->agent_sock, "'/>\n");
 	fputs("      <target type='virtio' name='org.vmjob.agent'/>\n    </channel>\n", f);
+	for (unsigned i = 0; i < s->nfs; i++) {
+		fputs("    <channel type='unix'>\n", f);
+		path_attr(f, "      <source mode='bind' path='", s->fs_socks[i], "'/>\n");
+		fprintf(f, "      <target type='virtio' name='org.vmjob.fs.%u'/>\n    </channel>\n", i);
+	}
 	fputs("    <memballoon model='none'/>\n", f);
 	fputs("  </devices>\n</domain>\n", f);
 	if (fclose(f) != 0) {

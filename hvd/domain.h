@@ -35,6 +35,9 @@ struct hv_domain_spec {
 	const char *numa_mode;  /* "off" | "preferred" | "strict" */
 	const char *numa_nodes; /* host NUMA nodes of cpuset, "" = unknown */
 	const char *disk_cache, *disk_io;
+	/* filesystem gateway channels (fsexport.h): socket i is org.vmjob.fs.<i> */
+	const char *const *fs_socks;
+	unsigned nfs;
 };
 
 /* malloc'd XML, NULL on out-of-memory. */

@@ -57,6 +57,10 @@ struct hv_vm {
 	uint32_t next_stream;
 	bool agent_gone;
 
+	/* filesystem gateway servers (fsexport.c), our children; 0 = none */
+	pid_t fs_pids[8]; /* HV_MAX_EXPORTS */
+	unsigned nfs;
+
 	struct hv_vm *next;
 };
 

@@ -15,6 +15,7 @@
 #include "domain.h"
 #include "domquery.h"
 #include "disk.h"
+#include "fsexport.h"
 #include "fsutil.h"
 #include "imgcache.h"
 #include "log.h"
@@ -76,6 +77,7 @@ void hv_vm_teardown(struct hv_vm *vm)
 	hv_relay_stop(vm);
 	if (hv_domain_destroy(vm->domain, &err) < 0)
 		hv_err("job %s: %s", vm->job, err.msg);
+	hv_fs_stop(vm); /* after the domain: its channels are closed by now */
 	if (hv_rmdir_flat(vm->disk_dir, &err))
 		hv_err("job %s: %s", vm->job, err.msg);
 	if (hv_rmdir_flat(vm->run_dir, &err))
@@ -122,9 +124,17 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	char virt[8];
 	if (hv_probe_virt(cfg, kernel, initrd, im.cmdline, virt, err))
 		return -1;
-	char cmdline[1200];
-	snprintf(cmdline, sizeof(cmdline), "%s%svmjob.hostname=%s", im.cmdline,
-		 im.cmdline[0] ? " " : "", vm->domain);
+	char cmdline[4096], fs_cmdline[HV_MAX_EXPORTS * 270];
+	if (hv_fs_cmdline(cfg, fs_cmdline, sizeof(fs_cmdline), err))
+		return -1;
+	snprintf(cmdline, sizeof(cmdline), "%s%svmjob.hostname=%s%s", im.cmdline,
+		 im.cmdline[0] ? " " : "", vm->domain, fs_cmdline);
+	char fs_sock[HV_MAX_EXPORTS][PATH_MAX + 16];
+	const char *fs_socks[HV_MAX_EXPORTS];
+	for (unsigned i = 0; i < cfg->nexports; i++) {
+		hv_fs_sock_path(vm->run_dir, i, fs_sock[i], sizeof(fs_sock[i]));
+		fs_socks[i] = fs_sock[i];
+	}
 	char numa_nodes[256];
 	hv_numa_nodes_of("/sys/devices/system/node", vm->cores, numa_nodes, sizeof(numa_nodes));
 	struct hv_domain_spec spec = {
@@ -138,6 +148,7 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 		.t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
 		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = numa_nodes,
 		.disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
+		.fs_socks = fs_socks, .nfs = cfg->nexports,
 	};
 	char *xml = hv_domain_xml(&spec);
 	if (!xml)
@@ -148,6 +159,10 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	if (rc)
 		return -1;
 	long t_domain = (long)(hv_now_ms() - t0);
+	/* The guest mounts the exports before its agent says HELLO (images/
+	 * rcS), so the gateways start now, while it boots. */
+	if (hv_fs_start(cfg, vm, err))
+		return -1;
 
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
 	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, err);

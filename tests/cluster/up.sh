@@ -54,6 +54,8 @@ if ! curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf 2>/dev/null; th
 fi
 
 # --- hvd
+# The shared tree hvd.conf exports next to /home (a stand-in for GPFS).
+install -d -m 0755 /srv/vmjob/shared
 install -d /etc/vmjob
 # 'make install' puts the commented example there when none exists: that one
 # we may replace; an admin's own file we never touch.
