@@ -3,7 +3,9 @@
 # local cluster, and we print what it printed: it ran in a guest.
 set -euo pipefail
 user=vmjob-alice
-dir=/tmp/vmjob-demo
+# In the user's home: /home is exported into the VM by the filesystem gateway,
+# so the job starts in this directory and its files land here.
+dir=/home/$user/vmjob-demo
 install -d -o "$user" -g "$user" "$dir"
 rm -f "$dir"/demo-*.out
 cd "$dir"
@@ -14,6 +16,8 @@ cat > "$dir/job.sh" <<'JOB'
 echo "hello from $(hostname), kernel $(uname -r), uid $(id -u)"
 echo "host node: $SLURMD_NODENAME, cpus: $(nproc), memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 echo "guest cmdline: $(cat /proc/cmdline)"
+echo "working directory: $(pwd) (shared with the host: $(df -h . | awk 'NR==2 {print $1}'))"
+echo "written in the VM at $(date)" > from-the-vm.txt
 JOB
 chown "$user:" "$dir/job.sh"
 echo "vmjob demo: sbatch --vm-image=minimal job.sh as $user (host kernel $(uname -r))"
@@ -27,4 +31,5 @@ done
 sleep 1
 echo "vmjob demo: job $job $st; its output:"
 cat "$dir/demo-$job.out"
+echo "vmjob demo: on the host, $dir/from-the-vm.txt says: $(cat "$dir/from-the-vm.txt" 2>/dev/null)"
 [ "$st" = COMPLETED ]
