@@ -7,6 +7,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-3}
+image=${VMJOB_BENCH_IMAGE:-minimal}
 user=vmjob-alice
 img=$top/build/images
 work=/tmp/vmjob-bench
@@ -15,9 +16,9 @@ rm -rf "$work"; install -d -o "$user" "$work"; cd "$work"
 median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
 declare -A col
 
-echo "vmjob start-up benchmark: $runs run(s) of each, image 'minimal', 1 vCPU, 512 MiB"
+echo "vmjob start-up benchmark: $runs run(s) of each, image '$image', 1 vCPU, 512 MiB"
 for i in $(seq 1 "$runs"); do
-	j=$(runuser -u "$user" -- sbatch --parsable -D "$work" -n1 --mem=512 --vm-image=minimal --vm-timing -o "job$i.out" --wrap true)
+	j=$(runuser -u "$user" -- sbatch --parsable -D "$work" -n1 --mem=512 --vm-image="$image" --vm-timing -o "job$i.out" --wrap true)
 	for _ in $(seq 1 300); do
 		st=$(scontrol show job "$j" -o | grep -oE 'JobState=[A-Z_]+' | cut -d= -f2)
 		case $st in COMPLETED | FAILED | CANCELLED) break ;; esac
@@ -38,18 +39,21 @@ done
 # the same devices, timed until the agent answers HELLO.
 accel=tcg
 [ "$virt" = kvm ] && accel=kvm
-cmdline=$(awk -F' = ' '/^cmdline/ {print $2; exit}' "$img/catalogue.conf")
+# The image's files and cmdline, from its catalogue section.
+field() { awk -F' = ' -v sec="[$image]" -v key="$1" '$0 == sec {on = 1; next} /^\[/ {on = 0} on && $1 == key {print $2; exit}' "$img/catalogue.conf"; }
+cmdline=$(field cmdline)
+kernel=$img/$(field kernel)
 for i in $(seq 1 "$runs"); do
 	rm -f ov.qcow2 scratch.img agent.sock
 	qemu-img create -q -f qcow2 -F raw -b "$img/minimal-root.img" ov.qcow2
 	truncate -s 1G scratch.img && mkfs.ext4 -q -F scratch.img
 	t0=$(date +%s%3N)
 	qemu-system-x86_64 -machine q35 -accel $accel -m 512 -smp 1 -display none -no-reboot -net none \
-		-serial file:floor-console.log -kernel "$img/minimal-vmlinuz" -initrd "$img/minimal-initrd.img" \
+		-serial file:floor-console.log -kernel "$kernel" -initrd "$img/minimal-initrd.img" \
 		-append "$cmdline vmjob.hostname=floor" \
 		-drive file=ov.qcow2,if=virtio,format=qcow2 -drive file=scratch.img,if=virtio,format=raw \
 		-device virtio-serial -chardev socket,id=a,path=agent.sock,server=on,wait=off \
-		-device virtserialport,chardev=a,name=org.vmjob.agent &
+		-device virtserialport,chardev=a,name=org.vmjob.agent 2>floor-qemu.err &
 	qpid=$!
 	"$top/build/tests/agent-hello" agent.sock 120 --exec /bin/true >/dev/null 2>floor.err || { cat floor.err; kill $qpid; exit 1; }
 	t1=$(date +%s%3N)
