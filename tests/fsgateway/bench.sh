@@ -193,7 +193,7 @@ END {
 	for (i = 1; i <= n; i++) {
 		printf "%-11s", r[i]
 		for (j = 1; j <= 7; j++) {
-			x = ((r[i], m[j]) in v) ? v[r[i], m[j]] : "-"
+			x = ((r[i], m[j]) in v) ? sprintf(v[r[i], m[j]] >= 1000 ? "%.0f" : "%.1f", v[r[i], m[j]]) : "-"
 			printf (j <= 4 ? " %10s" : " %9s"), x
 		}
 		printf "\n"
