@@ -30,8 +30,18 @@ VJ_LDFLAGS := $(SANITIZE)
 .PHONY: all install images demo check clean
 all:
 
+# The flags (PREFIX & co. are compiled in) are part of every object's inputs:
+# `make install PREFIX=/usr` after a plain `make` rebuilds, never installs
+# binaries that look for their helpers under /usr/local.
+FLAGS_STAMP := $(B)/.cflags
+FLAGS_NOW := $(CC) $(VJ_CFLAGS) $(CFLAGS)
+ifneq ($(FLAGS_NOW),$(file <$(FLAGS_STAMP)))
+$(shell mkdir -p $(B))
+$(file >$(FLAGS_STAMP),$(FLAGS_NOW))
+endif
+
 # Objects: build/<dir>/<file>.o from <dir>/<file>.c, with header dependencies.
-$(B)/%.o: %.c
+$(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c $< -o $@
 
