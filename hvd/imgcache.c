@@ -453,7 +453,8 @@ static int scan_dir(struct hv_cache_entry **out, size_t *n, struct vj_err *err)
 		snprintf(v[c].sha256, sizeof(v[c].sha256), "%.64s", sha);
 		v[c].partial = partial;
 		v[c].size = (uint64_t)st.st_size;
-		v[c].last_use = st.st_mtime;
+		v[c].last_use = st.st_mtim.tv_sec;
+		v[c].last_use_ns = st.st_mtim.tv_nsec;
 		c++;
 	}
 	closedir(d);
@@ -467,6 +468,11 @@ static int by_last_use(const void *a, const void *b)
 	const struct hv_cache_entry *x = a, *y = b;
 	if (x->last_use != y->last_use)
 		return x->last_use < y->last_use ? -1 : 1;
+	if (x->last_use_ns != y->last_use_ns)
+		return x->last_use_ns < y->last_use_ns ? -1 : 1;
+	/* Same instant: the larger file first, so fewer files go. */
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
 	return strcmp(x->sha256, y->sha256);
 }
 
@@ -511,7 +517,8 @@ static int snapshot(struct hv_cache_entry **ents, size_t *n, struct hv_uses *u,
 		hv_uses_free(u);
 		return -1;
 	}
-	time_t now = time(NULL);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < *n; i++) {
 		struct hv_cache_entry *e = &(*ents)[i];
 		if (e->partial)
@@ -521,7 +528,8 @@ static int snapshot(struct hv_cache_entry **ents, size_t *n, struct hv_uses *u,
 			char path[PATH_MAX];
 			if (!hv_path(path, sizeof(path), "%s/%s", conf.cache_dir, e->sha256))
 				touch(path);
-			e->last_use = now;
+			e->last_use = now.tv_sec;
+			e->last_use_ns = now.tv_nsec;
 		}
 	}
 	qsort(*ents, *n, sizeof(**ents), by_last_use);

@@ -52,6 +52,7 @@ struct hv_cache_entry {
 	bool downloading; /* ... being written right now */
 	uint64_t size;
 	time_t last_use;
+	long last_use_ns; /* sub-second part: files of one image are used within a second */
 	size_t nusers;
 	char users[256]; /* comma-separated jobs (or pid:N) using it */
 };
