@@ -13,6 +13,8 @@ HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 HVD_SRCS += hvd/auth.c
 # The filesystem gateway's per-VM servers (fsgateway/ vmfs-server).
 HVD_SRCS += hvd/fsexport.c
+# request replies, shared by every handler
+HVD_SRCS += hvd/reply.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
 HVD_LIBS := $(shell pkg-config --libs libvirt libcurl libcrypto 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
 # libslurm: the reaper asks slurmctld whether a VM's job still lives.

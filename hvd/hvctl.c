@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "hvctl.h"
 #include "frame.h"
 #include "hvctl_admin.h"
 #include "hvctl_images.h"
@@ -89,8 +90,7 @@ static void usage(FILE *f)
 		sock_path);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void hvctl_die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -105,11 +105,11 @@ static int connect_hvd(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		die("socket path too long: %s", sock_path);
+		hvctl_die("socket path too long: %s", sock_path);
 	strcpy(sa.sun_path, sock_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("cannot connect to hvd at %s: %s (is hvd running?)", sock_path, strerror(errno));
+		hvctl_die("cannot connect to hvd at %s: %s (is hvd running?)", sock_path, strerror(errno));
 	return fd;
 }
 
@@ -118,25 +118,25 @@ static void request(int fd, uint16_t type, struct vj_kvbuf *kv, struct vj_frame 
 {
 	struct vj_err err = {0};
 	if (vj_hvd_send(fd, type, kv, &err))
-		die("%s", err.msg);
+		hvctl_die("%s", err.msg);
 	struct vj_reader r;
 	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	rc = vj_frame_read(fd, &r, reply, -1);
 	vj_reader_free(&r);
 	if (rc == 0)
-		die("hvd closed the connection without replying");
+		hvctl_die("hvd closed the connection without replying");
 	if (rc < 0)
-		die("cannot read hvd's reply: %s", strerror(-rc));
+		hvctl_die("cannot read hvd's reply: %s", strerror(-rc));
 	if (reply->type == VJ_REPLY_ERR) {
 		char msg[2048];
 		if (vj_kv_get_str(reply->payload, reply->len, "msg", msg, sizeof(msg), "(no message)",
 				  NULL))
 			strcpy(msg, "(unreadable message)");
-		die("%s", msg);
+		hvctl_die("%s", msg);
 	}
 	if (reply->type != VJ_REPLY_OK)
-		die("unexpected reply %s from hvd", vj_type_name(reply->type));
+		hvctl_die("unexpected reply %s from hvd", vj_type_name(reply->type));
 }
 
 /* Print every key=value of a reply, one per line. */
@@ -176,7 +176,7 @@ static int cmd_simple(uint16_t type, const char *job, const char *only)
 static const char *need_job(int argc, char **argv, int i, const char *verb)
 {
 	if (i >= argc)
-		die("%s: missing JOB (see hvctl --help)", verb);
+		hvctl_die("%s: missing JOB (see hvctl --help)", verb);
 	return argv[i];
 }
 
@@ -208,7 +208,7 @@ static int cmd_create(int argc, char **argv)
 	}
 	const char *job = need_job(argc, argv, optind, "create");
 	if (!image)
-		die("create: -i IMAGE is required");
+		hvctl_die("create: -i IMAGE is required");
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "job", job);
@@ -274,7 +274,7 @@ static int relay(int fd, bool pty)
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			die("poll: %s", strerror(errno));
+			hvctl_die("poll: %s", strerror(errno));
 		}
 		if (pfd[2].revents) {
 			struct signalfd_siginfo si;
@@ -301,15 +301,15 @@ static int relay(int fd, bool pty)
 				n = 0; /* zero-length STDIN = EOF */
 			}
 			if (vj_frame_write(fd, VJ_STDIN, 1, buf, (size_t)n))
-				die("lost the connection to hvd");
+				hvctl_die("lost the connection to hvd");
 		}
 		if (!pfd[0].revents)
 			continue;
 		long n = vj_reader_fill(&r, fd);
 		if (n == 0)
-			die("hvd closed the connection before the command ended");
+			hvctl_die("hvd closed the connection before the command ended");
 		if (n < 0 && n != -EINTR && n != -EAGAIN)
-			die("reading from hvd: %s", strerror((int)-n));
+			hvctl_die("reading from hvd: %s", strerror((int)-n));
 		struct vj_frame f;
 		int rc;
 		while ((rc = vj_reader_next(&r, &f)) > 0) {
@@ -337,14 +337,14 @@ static int relay(int fd, bool pty)
 				restore_tty();
 				if (vj_kv_get_str(f.payload, f.len, "msg", msg, sizeof(msg), "(no message)", NULL))
 					strcpy(msg, "(unreadable message)");
-				die("%s", msg);
+				hvctl_die("%s", msg);
 			default:
 				break;
 			}
 			free(f.payload);
 		}
 		if (rc < 0)
-			die("malformed data from hvd");
+			hvctl_die("malformed data from hvd");
 	}
 }
 
@@ -364,9 +364,9 @@ static int cmd_exec(int argc, char **argv)
 		case 'C': cwd = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '='))
-				die("exec: -e wants K=V, not '%s'", optarg);
+				hvctl_die("exec: -e wants K=V, not '%s'", optarg);
 			if (nenv == sizeof(envs) / sizeof(envs[0]))
-				die("exec: too many -e options");
+				hvctl_die("exec: too many -e options");
 			envs[nenv++] = optarg;
 			break;
 		default: usage(stderr); return 2;
@@ -377,7 +377,7 @@ static int cmd_exec(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc)
-		die("exec: missing the command (hvctl exec JOB -- CMD ...)");
+		hvctl_die("exec: missing the command (hvctl exec JOB -- CMD ...)");
 	char here[4096];
 	if (!cwd)
 		cwd = getcwd(here, sizeof(here)) ? here : "/";
@@ -402,11 +402,11 @@ static int cmd_exec(int argc, char **argv)
 	vj_kv_add_u64(&kv, "rows", ws.ws_row);
 	vj_kv_add_u64(&kv, "cols", ws.ws_col);
 	if (kv.oom)
-		die("out of memory");
+		hvctl_die("out of memory");
 	int fd = connect_hvd();
 	struct vj_err err = {0};
 	if (vj_hvd_send(fd, VJ_REQ_EXEC, &kv, &err))
-		die("%s", err.msg);
+		hvctl_die("%s", err.msg);
 	vj_kv_free(&kv);
 	if (pty && isatty(0) && tcgetattr(0, &saved_tio) == 0) {
 		struct termios raw = saved_tio;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hvctl.h"
 #include "frame.h"
 #include "hvdclient.h"
 #include "kv.h"
@@ -80,18 +81,6 @@ static void verb_help(const char *verb, FILE *f)
 			fprintf(f, "Usage: hvctl [-s SOCKET] %s\n\n%s", verbs[i].synopsis, verbs[i].help);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("hvctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
 /* One request, one reply: 0 with reply filled, or -1 with msg set (hvd
  * unreachable, or its ERR message). */
 static int ask(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply, char *msg, size_t msgsz)
@@ -140,7 +129,7 @@ static void ask_or_die(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *repl
 {
 	char msg[2048];
 	if (ask(type, kv, reply, msg, sizeof(msg)))
-		die("%s", msg);
+		hvctl_die("%s", msg);
 }
 
 /* ---- the VMS reply ---- */
@@ -227,7 +216,7 @@ static int load(struct host *h, char *msg, size_t msgsz)
 	long n = vj_kv_count(f.payload, f.len, "vm");
 	h->vm = calloc(n > 0 ? (size_t)n : 1, sizeof(*h->vm));
 	if (!h->vm)
-		die("out of memory");
+		hvctl_die("out of memory");
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	vj_kv_iter_init(&it, f.payload, f.len);
@@ -251,7 +240,7 @@ static int cmd_vms(void)
 	struct host h;
 	char msg[2048];
 	if (load(&h, msg, sizeof(msg)))
-		die("%s", msg);
+		hvctl_die("%s", msg);
 	char limit[32] = "no limit";
 	if (h.max_vms)
 		snprintf(limit, sizeof(limit), "%u", h.max_vms);
@@ -285,7 +274,7 @@ static int cmd_drain(int argc, char **argv, bool drain)
 		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%s%s",
 			 i > 1 ? " " : "", argv[i]);
 	if (!drain && argc > 1)
-		die("resume takes no arguments (see hvctl resume --help)");
+		hvctl_die("resume takes no arguments (see hvctl resume --help)");
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	if (reason[0])
@@ -319,7 +308,7 @@ static int cmd_cpu(int argc, char **argv)
 			char *end;
 			interval = strtod(optarg, &end);
 			if (*end || !(interval >= 0.1 && interval <= 3600))
-				die("cpu: --interval wants seconds in [0.1, 3600], not '%s'", optarg);
+				hvctl_die("cpu: --interval wants seconds in [0.1, 3600], not '%s'", optarg);
 			break;
 		}
 		case 'h': verb_help("cpu", stdout); return 0;
@@ -329,12 +318,12 @@ static int cmd_cpu(int argc, char **argv)
 	struct host a, b;
 	char msg[2048];
 	if (load(&a, msg, sizeof(msg)))
-		die("%s", msg);
+		hvctl_die("%s", msg);
 	long long t0 = now_ns();
 	struct timespec ts = {(time_t)interval, (long)((interval - (time_t)interval) * 1e9)};
 	nanosleep(&ts, NULL);
 	if (load(&b, msg, sizeof(msg)))
-		die("%s", msg);
+		hvctl_die("%s", msg);
 	double secs = (double)(now_ns() - t0) / 1e9;
 	printf("CPU use over %.1f s\n", secs);
 	printf("%-12s %-10s %-10s %4s %8s %9s\n", "JOB", "USER", "STATE", "CPUS", "CORES", "OF_VCPUS");
@@ -478,24 +467,24 @@ static int cmd_metrics(int argc, char **argv)
 	 * new one, never half of one. */
 	char tmp[4096];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof(tmp))
-		die("metrics: output path too long");
+		hvctl_die("metrics: output path too long");
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		die("metrics: cannot create %s: %s", tmp, strerror(errno));
+		hvctl_die("metrics: cannot create %s: %s", tmp, strerror(errno));
 	FILE *f = fdopen(fd, "w");
 	if (!f)
-		die("metrics: fdopen: %s", strerror(errno));
+		hvctl_die("metrics: fdopen: %s", strerror(errno));
 	write_metrics(f, &h, up);
 	if (up)
 		free(h.vm);
 	if (fflush(f) || fsync(fd) || fclose(f)) {
 		unlink(tmp);
-		die("metrics: cannot write %s: %s", tmp, strerror(errno));
+		hvctl_die("metrics: cannot write %s: %s", tmp, strerror(errno));
 	}
 	if (rename(tmp, out) < 0) {
 		int e = errno;
 		unlink(tmp);
-		die("metrics: cannot rename %s to %s: %s", tmp, out, strerror(e));
+		hvctl_die("metrics: cannot rename %s to %s: %s", tmp, out, strerror(e));
 	}
 	return up ? 0 : 1;
 }
@@ -514,7 +503,7 @@ int hvctl_admin_main(const char *sock, int argc, char **argv)
 	}
 	if (!strcmp(verb, "vms")) {
 		if (argc > 1)
-			die("vms takes no arguments (see hvctl vms --help)");
+			hvctl_die("vms takes no arguments (see hvctl vms --help)");
 		return cmd_vms();
 	}
 	if (!strcmp(verb, "drain"))

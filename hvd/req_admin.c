@@ -10,29 +10,8 @@
 #include "drain.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 #include "vm.h"
-
-static void send_reply(int fd, uint16_t type, struct vj_kvbuf *kv)
-{
-	if (!kv->oom)
-		vj_frame_write(fd, type, 0, kv->data, kv->len);
-	vj_kv_free(kv);
-}
-
-static void send_err(int fd, const char *msg)
-{
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", msg);
-	send_reply(fd, VJ_REPLY_ERR, &kv);
-}
-
-static void send_ok(int fd)
-{
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	send_reply(fd, VJ_REPLY_OK, &kv);
-}
 
 void hv_req_drain(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 {
@@ -40,14 +19,14 @@ void hv_req_drain(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	struct vj_err err = {0};
 	if (vj_kv_get_str(f->payload, f->len, "reason", reason, sizeof(reason), "", &err)) {
 		vj_err_prefix(&err, "bad DRAIN request");
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	if (hv_drain_set(cfg, reason, &err)) {
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
-	send_ok(fd);
+	hv_reply_ok(fd);
 }
 
 void hv_req_resume(const struct hv_config *cfg, int fd, const struct vj_frame *f)
@@ -55,10 +34,10 @@ void hv_req_resume(const struct hv_config *cfg, int fd, const struct vj_frame *f
 	(void)f;
 	struct vj_err err = {0};
 	if (hv_drain_clear(cfg, &err)) {
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
-	send_ok(fd);
+	hv_reply_ok(fd);
 }
 
 /* A copy of what the record needs, taken under the table lock; libvirt is
@@ -145,8 +124,8 @@ void hv_req_vms(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	free(r.v);
 	if (kv.oom) {
 		vj_kv_free(&kv);
-		send_err(fd, "out of memory");
+		hv_reply_err(fd, "out of memory");
 		return;
 	}
-	send_reply(fd, VJ_REPLY_OK, &kv);
+	hv_reply(fd, VJ_REPLY_OK, &kv);
 }

@@ -10,29 +10,10 @@
 #include "imgcache.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 #include "sha256.h"
 
 #define CATALOGUE_MAX_BYTES (1u << 20)
-
-static void send_reply(int fd, uint16_t type, struct vj_kvbuf *kv)
-{
-	if (kv->oom) {
-		vj_kv_free(kv);
-		vj_kv_init(kv);
-		vj_kv_add_str(kv, "msg", "out of memory");
-		type = VJ_REPLY_ERR;
-	}
-	vj_frame_write(fd, type, 0, kv->data, kv->len);
-	vj_kv_free(kv);
-}
-
-static void send_err(int fd, const char *msg)
-{
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", msg);
-	send_reply(fd, VJ_REPLY_ERR, &kv);
-}
 
 static int load_catalogue(const struct hv_config *cfg, struct hv_catalogue *c, struct vj_err *err)
 {
@@ -75,7 +56,7 @@ void hv_req_images(const struct hv_config *cfg, int fd, const struct vj_frame *f
 	struct hv_cache_entry *ents;
 	size_t n;
 	if (hv_cache_list(&ents, &n, &err)) {
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	/* Labels only: the listing stands without a reachable catalogue. */
@@ -104,7 +85,7 @@ void hv_req_images(const struct hv_config *cfg, int fd, const struct vj_frame *f
 	}
 	hv_catalogue_free(&cat);
 	free(ents);
-	send_reply(fd, VJ_REPLY_OK, &kv);
+	hv_reply(fd, VJ_REPLY_OK, &kv);
 }
 
 void hv_req_pull(const struct hv_config *cfg, int fd, const struct vj_frame *f)
@@ -114,13 +95,13 @@ void hv_req_pull(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	struct hv_image im;
 	if (vj_kv_get_str(f->payload, f->len, "image", name, sizeof(name), NULL, &err) ||
 	    !hv_name_valid(name)) {
-		send_err(fd, err.msg[0] ? err.msg : "bad PULL request: invalid image name");
+		hv_reply_err(fd, err.msg[0] ? err.msg : "bad PULL request: invalid image name");
 		return;
 	}
 	struct hv_pull_res res[3];
 	if (hv_catalogue_find(cfg->catalogue, name, &im, &err) || hv_cache_pull(&im, res, &err)) {
 		hv_err("pull of image '%s': %s", name, err.msg);
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	struct vj_kvbuf kv;
@@ -129,7 +110,7 @@ void hv_req_pull(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 		vj_kv_add_fmt(&kv, "file", "what=%s sha256=%s size=%llu fetched=%d ms=%ld", res[i].what,
 			      res[i].sha256, (unsigned long long)res[i].size, res[i].fetched, res[i].ms);
 	hv_info("pulled image '%s'", name);
-	send_reply(fd, VJ_REPLY_OK, &kv);
+	hv_reply(fd, VJ_REPLY_OK, &kv);
 }
 
 /* EVICT targets: digests as given, image names as their three digests. */
@@ -205,13 +186,13 @@ void hv_req_evict(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	if (vj_kv_get_u64(f->payload, f->len, "all", 0, 1, true, &all, &err) ||
 	    vj_kv_get_strv(f->payload, f->len, "target", 256, &targets, &err)) {
 		vj_err_prefix(&err, "bad EVICT request");
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	enum hv_evict_mode mode = all ? HV_EVICT_UNUSED : targets[0] ? HV_EVICT_THESE : HV_EVICT_TRIM;
 	if (mode == HV_EVICT_THESE && resolve_targets(cfg, targets, &shas, &nshas, &err)) {
 		vj_strv_free(targets);
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	vj_strv_free(targets);
@@ -222,7 +203,7 @@ void hv_req_evict(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 		free(shas[i]);
 	free(shas);
 	if (rc) {
-		send_err(fd, err.msg);
+		hv_reply_err(fd, err.msg);
 		return;
 	}
 	struct vj_kvbuf kv;
@@ -240,5 +221,5 @@ void hv_req_evict(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 		}
 	}
 	free(res);
-	send_reply(fd, VJ_REPLY_OK, &kv);
+	hv_reply(fd, VJ_REPLY_OK, &kv);
 }

@@ -20,6 +20,7 @@
 #include "kv.h"
 #include "log.h"
 #include "relay.h"
+#include "reply.h"
 #include "req_admin.h"
 #include "reqparse.h"
 #include "req_images.h"
@@ -33,22 +34,6 @@ struct client {
 	int fd;
 	struct ucred peer;
 };
-
-static int reply(int fd, uint16_t type, struct vj_kvbuf *kv)
-{
-	if (kv->oom)
-		return -ENOMEM;
-	return vj_frame_write(fd, type, 0, kv->data, kv->len);
-}
-
-static void reply_err(int fd, const char *msg)
-{
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", msg);
-	reply(fd, VJ_REPLY_ERR, &kv);
-	vj_kv_free(&kv);
-}
 
 static int get_name(const struct vj_frame *f, const char *key, char *out, size_t outsz,
 		    struct vj_err *err)
@@ -67,12 +52,12 @@ static void do_create(struct client *c, const struct vj_frame *f)
 	struct hv_create_req rq;
 	if (hv_req_parse_create(f->payload, f->len, &rq, &err)) {
 		vj_err_prefix(&err, "bad CREATE request");
-		reply_err(c->fd, err.msg);
+		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	struct hv_create_res res;
 	if (hv_vm_create(c->cfg, &rq, &res, &err)) {
-		reply_err(c->fd, err.msg);
+		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	struct vj_kvbuf kv;
@@ -83,7 +68,7 @@ static void do_create(struct client *c, const struct vj_frame *f)
 	vj_kv_add_u64(&kv, "t_scratch", (uint64_t)res.t_scratch);
 	vj_kv_add_u64(&kv, "t_domain", (uint64_t)res.t_domain);
 	vj_kv_add_u64(&kv, "t_agent", (uint64_t)res.t_agent);
-	reply(c->fd, VJ_REPLY_OK, &kv);
+	hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	vj_kv_free(&kv);
 }
 
@@ -93,18 +78,18 @@ static void do_destroy(struct client *c, const struct vj_frame *f)
 	char job[65];
 	if (get_name(f, "job", job, sizeof(job), &err)) {
 		vj_err_prefix(&err, "bad DESTROY request");
-		reply_err(c->fd, err.msg);
+		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	if (hv_vm_destroy(c->cfg, job, &err)) {
 		vj_err_prefix(&err, "cannot destroy the VM of job %s", job);
 		hv_err("%s", err.msg);
-		reply_err(c->fd, err.msg);
+		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
-	reply(c->fd, VJ_REPLY_OK, &kv);
+	hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	vj_kv_free(&kv);
 }
 
@@ -122,7 +107,7 @@ static void do_list(struct client *c)
 	hv_table_lock();
 	hv_table_foreach_locked(list_one, &kv);
 	hv_table_unlock();
-	reply(c->fd, VJ_REPLY_OK, &kv);
+	hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	vj_kv_free(&kv);
 }
 
@@ -132,7 +117,7 @@ static void do_status(struct client *c, const struct vj_frame *f)
 	char job[65];
 	if (get_name(f, "job", job, sizeof(job), &err)) {
 		vj_err_prefix(&err, "bad STATUS request");
-		reply_err(c->fd, err.msg);
+		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	/* Before the lock: it may ask NSS for slurm_user's uid. */
@@ -179,11 +164,11 @@ static void do_status(struct client *c, const struct vj_frame *f)
 	if (denied[0]) {
 		hv_auth_refused(c->fd, &c->peer, VJ_REQ_STATUS, job, denied);
 	} else if (vm) {
-		reply(c->fd, VJ_REPLY_OK, &kv);
+		hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	} else {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "job %s has no VM on this node", job);
-		reply_err(c->fd, msg);
+		hv_reply_err(c->fd, msg);
 	}
 	vj_kv_free(&kv);
 }
@@ -205,9 +190,9 @@ static void *client_main(void *arg)
 			 (int)c->peer.pid);
 		bool last = false;
 		if (f.stream != 0) {
-			reply_err(c->fd, "requests use stream 0");
+			hv_reply_err(c->fd, "requests use stream 0");
 		} else if (vj_kv_validate(f.payload, f.len, NULL)) {
-			reply_err(c->fd, "malformed request (bad key/value encoding)");
+			hv_reply_err(c->fd, "malformed request (bad key/value encoding)");
 		} else if (hv_auth_request(c->cfg, c->fd, &c->peer, &f)) {
 			/* Refused (munge credential or per-type policy), replied and
 			 * logged; past this point c->peer is proven by munge too. */
@@ -229,7 +214,7 @@ static void *client_main(void *arg)
 				hv_relay_exec(c->fd, &r, &c->peer, f.payload, f.len);
 				last = true;
 				break;
-			default: reply_err(c->fd, "unknown request"); break;
+			default: hv_reply_err(c->fd, "unknown request"); break;
 			}
 		}
 		free(f.payload);
