@@ -11,9 +11,6 @@
  * 1 MiB WRITE, the most libfuse 3.14 negotiates) and the largest reply. */
 #define VMFS_BUF (1u << 20) + (64u << 10)
 
-/* Readahead window set on each mount (see mount.c): one whole request. */
-#define VMFS_READAHEAD_KB "1024"
-
 /* port.c: NAME (org.vmjob.fs.0) or a path (/dev/vport1p2, or a Unix
  * socket for host-side tests). Writes the device path to out. */
 int vmfs_resolve_port(const char *arg, char *out, size_t n);
