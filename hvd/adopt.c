@@ -30,15 +30,6 @@ struct adopt_job {
 	struct hv_vm *vm;
 };
 
-static bool aborted(void *ud)
-{
-	struct hv_vm *vm = ud;
-	hv_table_lock();
-	bool a = vm->abort;
-	hv_table_unlock();
-	return a;
-}
-
 static void drop(const struct hv_config *cfg, struct hv_vm *vm)
 {
 	struct vj_err err = {0};
@@ -68,7 +59,7 @@ static void *adopt_main(void *arg)
 	if (access(agent, F_OK) < 0)
 		vj_err_sys(&err, errno, "its agent socket %s is gone", agent);
 	else
-		fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, &err);
+		fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, &err);
 	if (fd >= 0) {
 		vm->agent_fd = fd;
 		if (hv_relay_start(vm, &err) == 0) {
@@ -86,7 +77,7 @@ static void *adopt_main(void *arg)
 			}
 		}
 	}
-	bool ab = aborted(vm);
+	bool ab = hv_vm_aborted(vm);
 	if (ab || hv_domain_running(vm->domain) == 0) {
 		hv_info("job %s: adopted VM %s %s; cleaning up", vm->job, vm->domain,
 			ab ? "destroyed while reconnecting" : "is gone");

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "spawn.h"
 #include "vm.h"
 
 #ifndef VJ_LIBEXECDIR
@@ -66,39 +67,6 @@ static void owner_groups(uid_t uid, gid_t gid, char *out, size_t outsz)
 	}
 }
 
-/* fork+exec one server. Everything is prepared before fork: hvd is
- * multithreaded, so the child only calls async-signal-safe functions. Its
- * stderr goes to the VM's run dir; no other hvd fd survives into it (it will
- * serve a hostile guest). */
-static pid_t spawn_server(char *const argv[], const char *log, struct vj_err *err)
-{
-	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (logfd < 0)
-		return vj_err_sys(err, errno, "cannot open %s", log);
-	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0) {
-		close(logfd);
-		return vj_err_sys(err, errno, "cannot open /dev/null");
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			_exit(127);
-		syscall(SYS_close_range, 3, ~0U, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int e = errno;
-	close(logfd);
-	close(nullfd);
-	if (pid < 0)
-		return vj_err_sys(err, e, "cannot start %s", argv[0]);
-	return pid;
-}
-
 int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
 {
 	char uid[16], gid[16], groups[2048];
@@ -117,7 +85,7 @@ int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
 		char *argv[] = {(char *)FS_SERVER, "--channel", sock, "--export",
 				(char *)c->exports[i], "--uid", uid, "--gid", gid,
 				"--groups", groups, NULL};
-		pid_t pid = spawn_server(argv, log, err);
+		pid_t pid = hv_spawn_logged(argv, log, err);
 		if (pid < 0)
 			return vj_err_prefix(err, "filesystem gateway for %s", c->exports[i]);
 		vm->fs_pids[vm->nfs++] = pid;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,4 +236,35 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	return found;
+}
+
+/* Everything is prepared before fork: hvd is multithreaded, so the child
+ * only calls async-signal-safe functions. */
+pid_t hv_spawn_logged(char *const argv[], const char *log, struct vj_err *err)
+{
+	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (logfd < 0)
+		return vj_err_sys(err, errno, "cannot open %s", log);
+	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0) {
+		close(logfd);
+		return vj_err_sys(err, errno, "cannot open /dev/null");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			_exit(127);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int e = errno;
+	close(logfd);
+	close(nullfd);
+	if (pid < 0)
+		return vj_err_sys(err, e, "cannot start %s", argv[0]);
+	return pid;
 }

@@ -5,6 +5,7 @@
 #define HV_SPAWN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -23,8 +24,6 @@ int hv_run(char *const argv[], struct vj_err *err);
 int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
 	       struct vj_err *err);
 
-#endif
-
 /* Run argv with stdout+stderr captured into out[outsz] (NUL-terminated, the
  * first bytes kept). Stops early, killing the process group, once marker
  * (if not NULL) appears in the output or after timeout_ms. Returns 1 if the
@@ -32,3 +31,10 @@ int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
  * timed out (*status = -1), -1 if it could not run. */
 int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 		   const char *marker, int *status, struct vj_err *err);
+
+/* Start argv (an absolute path) in the background with stdin on /dev/null and
+ * stdout+stderr appended to log (created 0600). No other hvd fd survives into
+ * it: it may go on to serve a hostile guest. The caller reaps the pid. */
+pid_t hv_spawn_logged(char *const argv[], const char *log, struct vj_err *err);
+
+#endif

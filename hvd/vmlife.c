@@ -32,7 +32,7 @@ void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
 	hv_path(vm->domain, sizeof(vm->domain), HV_DOMAIN_PREFIX "%s", vm->job);
 }
 
-static bool aborted(void *ud)
+bool hv_vm_aborted(void *ud)
 {
 	struct hv_vm *vm = ud;
 	hv_table_lock();
@@ -108,7 +108,7 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	if (hv_disk_overlay(root, im.root_format, overlay, err))
 		return -1;
 	long t_image = (long)(hv_now_ms() - t0);
-	if (aborted(vm))
+	if (hv_vm_aborted(vm))
 		return vj_err_set(err, ECANCELED, "destroyed during start-up");
 
 	/* File or LV (hvd.conf scratch_backend); why names the size's source. */
@@ -118,7 +118,7 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	if (hv_scratch_create(cfg, vm->job, vm->scratch_mb, why, &scratch, err))
 		return -1;
 	long t_scratch = (long)(hv_now_ms() - t0);
-	if (aborted(vm))
+	if (hv_vm_aborted(vm))
 		return vj_err_set(err, ECANCELED, "destroyed during start-up");
 
 	char virt[8];
@@ -165,7 +165,7 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 		return -1;
 
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
-	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, aborted, vm, err);
+	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
 	if (fd < 0) {
 		if (err->code == ETIMEDOUT || err->code == EPIPE) {
 			char tail[200], last[240];

@@ -3,6 +3,7 @@
 #ifndef HV_VMLIFE_H
 #define HV_VMLIFE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -31,5 +32,8 @@ struct hv_vm;
 void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm);
 /* Remove every trace of the VM: agent channel, domain, files, dirs. */
 void hv_vm_teardown(struct hv_vm *vm);
+/* Has a DESTROY asked this booting VM (void *: an hv_vm) to stop? For the
+ * agent wait's abort callback. Takes the table lock. */
+bool hv_vm_aborted(void *ud);
 
 #endif
