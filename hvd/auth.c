@@ -10,6 +10,7 @@
 #include "catalogue.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 #include "reqcred.h"
 #include "sha256.h"
 
@@ -43,14 +44,8 @@ void hv_auth_refused(int fd, const struct ucred *peer, uint16_t type, const char
 	hv_warn("refused %s%s%s from uid %u (%s) pid %d: %s", vj_type_name(type),
 		job && job[0] ? " of job " : "", job ? job : "", (unsigned)peer->uid, name,
 		(int)peer->pid, why);
-	if (fd < 0)
-		return;
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", why);
-	if (!kv.oom)
-		vj_frame_write(fd, VJ_REPLY_ERR, 0, kv.data, kv.len);
-	vj_kv_free(&kv);
+	if (fd >= 0)
+		hv_reply_err(fd, why);
 }
 
 /* The request's credential: the last kv entry, and the only one named

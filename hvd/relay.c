@@ -12,19 +12,10 @@
 #include "auth.h"
 #include "kv.h"
 #include "log.h"
+#include "reply.h"
 
 #define CLIENT_STREAM 1u /* the client always uses stream 1 (docs/internals.md) */
 #define MAX_GROUPS 1024
-
-static void reply_err(int fd, const char *msg)
-{
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", msg);
-	if (!kv.oom)
-		vj_frame_write(fd, VJ_REPLY_ERR, 0, kv.data, kv.len);
-	vj_kv_free(&kv);
-}
 
 /* Send ERROR msg to the client of st and end the stream (slock held). */
 static void end_stream_locked(struct hv_stream *st, const char *msg)
@@ -250,7 +241,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 	    vj_kv_count(p, len, "arg") < 1) {
 		snprintf(msg, sizeof(msg), "bad exec request: %s",
 			 err.code ? err.msg : "missing field 'arg'");
-		reply_err(cfd, msg);
+		hv_reply_err(cfd, msg);
 		return;
 	}
 	hv_table_lock();
@@ -262,7 +253,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 			snprintf(msg, sizeof(msg), "the VM of job %s is %s", job,
 				 hv_vm_state_name(vm->state));
 		hv_table_unlock();
-		reply_err(cfd, msg);
+		hv_reply_err(cfd, msg);
 		return;
 	}
 	if (peer->uid != 0 && peer->uid != vm->uid) {
@@ -347,7 +338,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 	pthread_mutex_unlock(&vm->slock);
 out:
 	if (msg[0])
-		reply_err(cfd, msg);
+		hv_reply_err(cfd, msg);
 	if (st.done_fd >= 0)
 		close(st.done_fd);
 	vj_kv_free(&kv);
