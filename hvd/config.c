@@ -118,6 +118,15 @@ static int add_export(struct hv_config *c, const char *path, struct vj_err *err)
 	return 0;
 }
 
+/* LVM's rules for VG and LV names: they end up in tool arguments ("VG/LV")
+ * and /dev paths. */
+static bool lvm_name_ok(const char *v)
+{
+	return v[0] && v[0] != '-' && strcmp(v, ".") && strcmp(v, "..") &&
+	       strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_.-") ==
+		       strlen(v);
+}
+
 static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_err *err)
 {
 	uint64_t n;
@@ -165,18 +174,12 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		return set_str(c->scratch_backend, sizeof(c->scratch_backend), v, err);
 	}
 	if (strcmp(k, "scratch_vg") == 0) {
-		/* LVM's VG name rules: it ends up in tool arguments and /dev paths. */
-		if (!v[0] || v[0] == '-' || !strcmp(v, ".") || !strcmp(v, "..") ||
-		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_.-") !=
-			    strlen(v))
+		if (!lvm_name_ok(v))
 			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
 		return set_str(c->scratch_vg, sizeof(c->scratch_vg), v, err);
 	}
 	if (strcmp(k, "scratch_thinpool") == 0) {
-		/* An LV name: it ends up in tool arguments ("VG/NAME"). */
-		if (!v[0] || v[0] == '-' || !strcmp(v, ".") || !strcmp(v, "..") ||
-		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_.-") !=
-			    strlen(v))
+		if (!lvm_name_ok(v))
 			return vj_err_set(err, EINVAL, "'%s' is not a logical volume name", v);
 		return set_str(c->scratch_thinpool, sizeof(c->scratch_thinpool), v, err);
 	}
