@@ -83,3 +83,31 @@ int hv_path(char *out, size_t outsz, const char *fmt, ...)
 	}
 	return 0;
 }
+
+void hv_file_last_line(const char *path, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	char buf[4096];
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\r' || buf[i] == '\0')
+			buf[i] = '\n';
+	char *end = buf + n;
+	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	char *start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	for (char *p = start; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?'; /* output of a guest or a child: no control characters in our messages */
+	hv_path(out, outsz, "%.*s", (int)(outsz - 1), start);
+}

@@ -19,4 +19,9 @@ long long hv_now_ms(void);
 /* snprintf for paths: -1 (and an empty string) if the result does not fit,
  * so a truncated path is never used. */
 int hv_path(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The last non-empty line of a log another program wrote (a guest console,
+ * a gateway server), control characters replaced by '?', for one-line
+ * errors. "" if unreadable or empty. */
+void hv_file_last_line(const char *path, char *out, size_t outsz);
 #endif

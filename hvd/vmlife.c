@@ -41,35 +41,6 @@ bool hv_vm_aborted(void *ud)
 	return a;
 }
 
-/* Last non-empty line of the console log, for the one-line boot error. */
-static void console_tail(const char *path, char *out, size_t outsz)
-{
-	out[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	char buf[4096];
-	off_t size = lseek(fd, 0, SEEK_END);
-	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\r' || buf[i] == '\0')
-			buf[i] = '\n';
-	char *end = buf + n;
-	while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
-		*--end = '\0';
-	char *start = strrchr(buf, '\n');
-	start = start ? start + 1 : buf;
-	for (char *p = start; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?'; /* guest output: no control characters in our messages */
-	hv_path(out, outsz, "%.*s", (int)(outsz - 1), start);
-}
-
 /* Remove every trace of the VM: domain, agent channel, files, dirs. */
 void hv_vm_teardown(struct hv_vm *vm)
 {
@@ -169,7 +140,7 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 	if (fd < 0) {
 		if (err->code == ETIMEDOUT || err->code == EPIPE) {
 			char tail[200], last[240];
-			console_tail(console, tail, sizeof(tail));
+			hv_file_last_line(console, tail, sizeof(tail));
 			if (tail[0])
 				snprintf(last, sizeof(last), "last console line: '%s'", tail);
 			else
