@@ -114,6 +114,19 @@ struct fsgw_ident {
 	int ngroups;   /* -1: take them from the user database */
 };
 int fsgw_set_fd_limit(rlim_t n, struct vj_err *err);
+/* Close every fd from 3 up except keep and keep2 (-1: none). */
+int fsgw_keep_fds(int keep, int keep2, struct vj_err *err);
 int fsgw_drop_privileges(const struct fsgw_ident *id, struct vj_err *err);
+
+/* vhost_start.c: the virtio-fs transport (--vhost-user). */
+struct fsgw_vhost {
+	const char *path;   /* the socket QEMU connects to */
+	uid_t sock_uid;     /* QEMU's user: owns the socket, the only peer taken */
+	gid_t sock_gid;
+};
+/* Make the socket and split: returns, in the new FUSE server process, the
+ * stream fd to serve; the caller's process becomes the bridge and exits
+ * when QEMU goes. -1 (err set) if it fails before the split. */
+int fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id, struct vj_err *err);
 
 #endif

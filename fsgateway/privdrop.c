@@ -13,6 +13,26 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Only the channel survives into the guest-facing part: hvd's other fds
+ * (its sockets, other VMs' files) must not be reachable from here. */
+int fsgw_keep_fds(int keep, int keep2, struct vj_err *err)
+{
+	int k[2] = { keep, keep2 };
+	if (k[1] >= 0 && k[1] < k[0])
+		k[0] = keep2, k[1] = keep;
+	unsigned from = 3;
+	for (int i = 0; i < 2; i++) {
+		if (k[i] < 0 || (unsigned)k[i] < from)
+			continue;
+		if ((unsigned)k[i] > from && close_range(from, (unsigned)k[i] - 1, 0) < 0)
+			return vj_err_sys(err, errno, "close_range");
+		from = (unsigned)k[i] + 1;
+	}
+	if (close_range(from, ~0u, 0) < 0)
+		return vj_err_sys(err, errno, "close_range");
+	return 0;
+}
+
 int fsgw_set_fd_limit(rlim_t n, struct vj_err *err)
 {
 	/* Each guest-held inode costs one host fd: this bounds what a guest

@@ -23,6 +23,9 @@
 struct opts {
 	int chan_fd;
 	const char *chan_path;
+	const char *vhost_path;   /* virtio-fs transport: our listening socket */
+	uid_t sock_uid;           /* who may connect to it (QEMU's user) */
+	gid_t sock_gid;
 	const char *export;
 	struct fsgw_ident id;
 	gid_t groups[NGROUPS_MAX];
@@ -34,13 +37,19 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmfs-server (--channel-fd N | --channel SOCKET) --export DIR\n"
+		"usage: vmfs-server (--vhost-user SOCKET [--socket-owner UID:GID] |\n"
+		"                    --channel-fd N | --channel SOCKET) --export DIR\n"
 		"                   --uid UID --gid GID [--groups G1,G2,...]\n"
 		"                   [--max-fds N] [--cache-timeout SECONDS] [--debug]\n"
-		"Serves DIR to a guest's vmfs-client over the channel (a connected\n"
-		"stream fd, or the Unix socket QEMU made for the VM's port), as UID.\n"
-		"Without --groups the supplementary groups come from the user database.\n"
-		"Exits 0 when the guest side closes the channel.\n");
+		"Serves DIR to a guest as UID, over one of two transports:\n"
+		"  --vhost-user SOCKET  the VM's virtio-fs device (QEMU vhost-user-fs):\n"
+		"      creates SOCKET (mode 0600, owned by --socket-owner, default 0:0;\n"
+		"      it appears once we listen), accepts QEMU there, and serves until\n"
+		"      QEMU disconnects. The guest mounts it with mount -t virtiofs.\n"
+		"  --channel-fd N | --channel SOCKET  a virtio-serial port (a connected\n"
+		"      stream fd, or the Unix socket QEMU made for the port) that the\n"
+		"      guest's vmfs-client forwards /dev/fuse over; exits 0 at its EOF.\n"
+		"Without --groups the supplementary groups come from the user database.\n");
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -79,6 +88,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 		{ "gid", required_argument, 0, 'g' },        { "groups", required_argument, 0, 'G' },
 		{ "max-fds", required_argument, 0, 'n' },    { "cache-timeout", required_argument, 0, 't' },
 		{ "debug", no_argument, 0, 'd' },            { "help", no_argument, 0, 'h' },
+		{ "vhost-user", required_argument, 0, 'V' }, { "socket-owner", required_argument, 0, 'O' },
 		{ 0, 0, 0, 0 },
 	};
 	bool have_uid = false, have_gid = false;
@@ -93,6 +103,19 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 			o->chan_fd = (int)v;
 			break;
 		case 'c': o->chan_path = optarg; break;
+		case 'V': o->vhost_path = optarg; break;
+		case 'O': {
+			unsigned long u, g;
+			char *colon = strchr(optarg, ':');
+			if (!colon)
+				return vj_err_set(err, EINVAL, "--socket-owner: want UID:GID: %s", optarg);
+			*colon = '\0';
+			if (parse_ulong(optarg, UINT_MAX - 1, &u) < 0 || parse_ulong(colon + 1, UINT_MAX - 1, &g) < 0)
+				return vj_err_set(err, EINVAL, "--socket-owner: want UID:GID: %s:%s", optarg, colon + 1);
+			o->sock_uid = (uid_t)u;
+			o->sock_gid = (gid_t)g;
+			break;
+		}
 		case 'e': o->export = optarg; break;
 		case 'u':
 			if (parse_ulong(optarg, UINT_MAX - 1, &v) < 0)
@@ -127,7 +150,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 		default: usage(stderr); exit(2);
 		}
 	}
-	if (optind != argc || (o->chan_fd < 0) == !o->chan_path || !o->export || !have_uid || !have_gid) {
+	int transports = (o->chan_fd >= 0) + !!o->chan_path + !!o->vhost_path;
+	if (optind != argc || transports != 1 || !o->export || !have_uid || !have_gid) {
 		usage(stderr);
 		exit(2);
 	}
@@ -155,17 +179,6 @@ static int connect_channel(const char *path, struct vj_err *err)
 	}
 }
 
-/* Only the channel survives into the guest-facing part: hvd's other fds
- * (its sockets, other VMs' files) must not be reachable from here. */
-static int isolate_fds(int keep, struct vj_err *err)
-{
-	if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) < 0)
-		return vj_err_sys(err, errno, "close_range");
-	if (close_range((unsigned)(keep < 3 ? 3 : keep + 1), ~0u, 0) < 0)
-		return vj_err_sys(err, errno, "close_range");
-	return 0;
-}
-
 static int setup(struct opts *o, struct fsgw *g, struct vj_err *err)
 {
 	int fd = o->chan_fd;
@@ -176,7 +189,7 @@ static int setup(struct opts *o, struct fsgw *g, struct vj_err *err)
 		return vj_err_sys(err, errno, "channel fd %d", fd);
 	if (!S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode))
 		return vj_err_set(err, EINVAL, "channel fd %d is not a socket or character device", fd);
-	if (isolate_fds(fd, err) < 0 || fsgw_set_fd_limit(o->max_fds, err) < 0)
+	if (fsgw_keep_fds(fd, -1, err) < 0 || fsgw_set_fd_limit(o->max_fds, err) < 0)
 		return -1;
 	if (fsgw_drop_privileges(&o->id, err) < 0)
 		return vj_err_prefix(err, "dropping privileges to uid %u", (unsigned)o->id.uid);
@@ -211,6 +224,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);  /* a vanished peer is an EOF, not a death */
+	if (o.vhost_path) {
+		struct fsgw_vhost v = { o.vhost_path, o.sock_uid, o.sock_gid };
+		o.chan_fd = fsgw_vhost_start(&v, &o.id, &err);
+		if (o.chan_fd < 0) {
+			fprintf(stderr, "vmfs-server: %s\n", err.msg);
+			return 1;
+		}
+	}
 	int fd = setup(&o, &g, &err);
 	if (fd < 0) {
 		fprintf(stderr, "vmfs-server: %s\n", err.msg);

@@ -62,6 +62,11 @@ static const struct layout layouts[] = {
 };
 #define NLAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
 
+bool fsgw_no_reply(uint32_t opcode)
+{
+	return opcode < NLAYOUTS && layouts[opcode].no_reply;
+}
+
 bool fsgw_safe_name(const char *s, size_t n)
 {
 	if (n == 0 || n > NAME_MAX || memchr(s, '/', n) || memchr(s, '\0', n))

@@ -33,6 +33,9 @@ struct fsgw_vstate {
  * uid/gid/pid. On FSGW_REPLY, *err is a positive errno. */
 enum fsgw_verdict fsgw_validate(struct fsgw_vstate *st, void *msg, size_t len, int *err);
 
+/* FORGET-like opcodes: the guest waits for no reply (and must get none). */
+bool fsgw_no_reply(uint32_t opcode);
+
 /* A name the host may resolve in one step: 1..255 bytes, no '/', not "." or
  * "..". Exposed for the ops, which re-check what they use. */
 bool fsgw_safe_name(const char *s, size_t n);

@@ -1,0 +1,131 @@
+/* Start-up of the virtio-fs transport (--vhost-user): make the socket QEMU
+ * connects to, then split into the bridge (this process, see bridge.h) and
+ * the FUSE server (a child, which returns from here and carries on exactly
+ * as in the serial transport, on one end of a socketpair). */
+#include "fsgw.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+/* The stream between bridge and server carries 1 MiB requests: bigger
+ * socket buffers mean fewer wake-ups per request (root may exceed wmem_max). */
+#define STREAM_BUF (4 << 20)
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Listening socket at path, connectable only by uid:gid (and root). Bound
+ * under a temporary name and renamed once listening: the path appearing is
+ * the "ready" signal hvd and the tests wait for. */
+static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) >= (int)sizeof(sa.sun_path))
+		return vj_err_set(err, ENAMETOOLONG, "socket path too long: %s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vj_err_sys(err, errno, "socket");
+	unlink(sa.sun_path);
+	mode_t old = umask(077);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chown(sa.sun_path, uid, gid) < 0 || listen(fd, 4) < 0 ||
+	    rename(sa.sun_path, path) < 0) {
+		int e = errno;
+		unlink(sa.sun_path);
+		close(fd);
+		return vj_err_sys(err, e, "listening on %s", path);
+	}
+	return fd;
+}
+
+static void bigger_buffers(int fd)
+{
+	int sz = STREAM_BUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+/* The server ends at EOF on its stream; give it a moment, then insist. */
+static void reap(pid_t child)
+{
+	int st;
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(child, &st, WNOHANG);
+		if (r == child || (r < 0 && errno != EINTR))
+			return;
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	}
+	fprintf(stderr, "vmfs-server: the filesystem server did not exit; killing it\n");
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+}
+
+static int run_bridge(int lfd, int srv, pid_t child, const struct fsgw_vhost *v,
+		      const struct fsgw_ident *id)
+{
+	struct vj_err err = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* The bridge touches no files: a few fds (QEMU, the server, eventfds)
+	 * and the guest's memory, as the job owner like the server. */
+	if (fsgw_keep_fds(lfd, srv, &err) < 0 || fsgw_set_fd_limit(64, &err) < 0 ||
+	    fsgw_drop_privileges(id, &err) < 0) {
+		fprintf(stderr, "vmfs-server: bridge: %s\n", err.msg);
+		close(srv);
+		reap(child);
+		return 1;
+	}
+	int rc = fsgw_bridge_run(lfd, v->sock_uid, srv, &stop);
+	reap(child);
+	return rc;
+}
+
+int fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id, struct vj_err *err)
+{
+	int lfd = listen_at(v->path, v->sock_uid, v->sock_gid, err);
+	if (lfd < 0)
+		return -1;
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		close(lfd);
+		return vj_err_sys(err, errno, "socketpair");
+	}
+	bigger_buffers(sp[0]);
+	bigger_buffers(sp[1]);
+	pid_t child = fork();
+	if (child < 0) {
+		int e = errno;
+		close(lfd), close(sp[0]), close(sp[1]);
+		return vj_err_sys(err, e, "fork");
+	}
+	if (child == 0) {
+		/* The server. When the bridge goes, however it goes, the
+		 * kernel closes its end and the server ends at that EOF. */
+		close(lfd);
+		close(sp[0]);
+		return sp[1];
+	}
+	close(sp[1]);
+	exit(run_bridge(lfd, sp[0], child, v, id));
+}
