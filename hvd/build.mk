@@ -12,7 +12,7 @@ HVD_SRCS += hvd/scratch.c hvd/scratch_file.c hvd/scratch_lvm.c
 # munge: every request's credential is checked (auth.c)
 HVD_SRCS += hvd/auth.c
 # The filesystem gateway's per-VM servers (fsgateway/ vmfs-server).
-HVD_SRCS += hvd/fsexport.c
+HVD_SRCS += hvd/fsexport.c hvd/qemuuser.c
 # request replies, shared by every handler
 HVD_SRCS += hvd/reply.c
 HVD_OBJS := $(HVD_SRCS:%.c=$(B)/%.o)
@@ -48,7 +48,8 @@ install-hvd: $(B)/hvd/hvd $(B)/hvd/hvctl
 		install -m 0644 etc/hvd.conf $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf
 
 # Unit tests of the input-facing parts, with sanitizers (own objects, not $(B)/hvd/*.o).
-HVD_TEST_SRCS := hvd/test_hvd.c hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/domain.c hvd/log.c hvd/cpuset.c
+HVD_TEST_SRCS := hvd/test_hvd.c hvd/catalogue.c hvd/fetch.c hvd/sha256.c hvd/domain.c hvd/log.c hvd/cpuset.c \
+	hvd/qemuuser.c
 HVD_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(B)/hvd/test_hvd: $(HVD_TEST_SRCS) $(COMMON_SRCS) $(wildcard hvd/*.h)
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
 /* Unit tests for the parts of hvd that face remote or request input: the
- * catalogue parser and the domain XML builder. Built with ASan/UBSan. */
+ * catalogue parser, the domain XML builder and the reading of libvirt's
+ * capabilities. Built with ASan/UBSan. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "catalogue.h"
 #include "domain.h"
 #include "fetch.h"
+#include "qemuuser.h"
 
 static int failures;
 #define CHECK(cond)                                                               \
@@ -125,6 +127,57 @@ static void test_xml(void)
 	free(xml);
 }
 
+static int qemu_user(const char *caps, const char *virt, unsigned *u, unsigned *g)
+{
+	uid_t uid = 4242;
+	gid_t gid = 4242;
+	struct vj_err err = {0};
+	int rc = hv_qemu_user_parse(caps, virt, &uid, &gid, &err);
+	*u = (unsigned)uid;
+	*g = (unsigned)gid;
+	return rc;
+}
+
+#define SECMODEL_NONE "<secmodel>\n<model>none</model>\n<doi>0</doi>\n</secmodel>\n"
+#define DAC(labels) "<secmodel>\n<model>dac</model>\n<doi>0</doi>\n" labels "</secmodel>\n"
+#define CAPS(secmodels) "<capabilities><host><uuid>x</uuid>" secmodels "</host><guest>" \
+	"<os_type>hvm</os_type></guest></capabilities>"
+
+static void test_qemu_user(void)
+{
+	unsigned u, g;
+	const char *both = CAPS(SECMODEL_NONE DAC("<baselabel type='kvm'>+107:+108</baselabel>\n"
+						  "<baselabel type='qemu'>+999:+994</baselabel>\n"));
+	CHECK(qemu_user(both, "kvm", &u, &g) == 0 && u == 107 && g == 108);
+	CHECK(qemu_user(both, "qemu", &u, &g) == 0 && u == 999 && g == 994);
+	/* One type only: the other domain type falls back to it. */
+	const char *kvm = CAPS(DAC("<baselabel type=\"kvm\">+64055:+64055</baselabel>"));
+	CHECK(qemu_user(kvm, "qemu", &u, &g) == 0 && u == 64055 && g == 64055);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='qemu'>0:0</baselabel>")), "kvm", &u, &g) == 0 &&
+	      u == 0 && g == 0);
+	/* No DAC driver: QEMU runs as root. */
+	CHECK(qemu_user(CAPS(SECMODEL_NONE), "kvm", &u, &g) == 0 && u == 0 && g == 0);
+	CHECK(qemu_user(CAPS(""), "qemu", &u, &g) == 0 && u == 0 && g == 0);
+	/* A <model>dac</model> outside a secmodel is not one. */
+	CHECK(qemu_user(CAPS("<model>dac</model><baselabel type='kvm'>+5:+5</baselabel>"), "kvm", &u,
+			&g) == 0 && u == 0);
+	/* Anything unexpected is an error, never a guess. */
+	CHECK(qemu_user(CAPS(DAC("")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>qemu:kvm</baselabel>")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+999</baselabel>")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+999:</baselabel>")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+-1:+1</baselabel>")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+4294967295:+1</baselabel>")), "kvm", &u,
+			&g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+99999999999:+1</baselabel>")), "kvm", &u,
+			&g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+1:+1:+1</baselabel>")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+1:+1")), "kvm", &u, &g) < 0);
+	CHECK(qemu_user("<capabilities><secmodel><model>dac</model>", "kvm", &u, &g) < 0);
+	CHECK(qemu_user(CAPS(DAC("<baselabel type='kvm'>+4294967294:+1</baselabel>")), "kvm", &u,
+			&g) == 0 && u == 4294967294u && g == 1);
+}
+
 int main(void)
 {
 	struct vj_err err;
@@ -135,6 +188,7 @@ int main(void)
 	test_catalogue();
 	test_names();
 	test_xml();
+	test_qemu_user();
 	if (failures) {
 		fprintf(stderr, "test_hvd: %d failure(s)\n", failures);
 		return 1;
