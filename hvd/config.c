@@ -34,6 +34,7 @@ void hv_config_defaults(struct hv_config *c)
 	snprintf(c->numa, sizeof(c->numa), "%s", "preferred");
 	snprintf(c->disk_cache, sizeof(c->disk_cache), "%s", "unsafe");
 	snprintf(c->disk_io, sizeof(c->disk_io), "%s", "threads");
+	snprintf(c->fs_transport, sizeof(c->fs_transport), "%s", "virtiofs");
 }
 
 static char *trim(char *s)
@@ -230,6 +231,10 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 	}
 	if (strcmp(k, "export") == 0)
 		return add_export(c, v, err);
+	if (strcmp(k, "fs_transport") == 0) {
+		static const char *const w[] = {"virtiofs", "serial", NULL};
+		return set_word(c->fs_transport, sizeof(c->fs_transport), v, w, err);
+	}
 	if (strcmp(k, "slurm_user") == 0)
 		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
 	if (strcmp(k, "log_level") == 0) {

@@ -65,6 +65,9 @@ struct hv_config {
 	/* Shared trees re-exported into every VM (fsexport.h), same path inside. */
 	char exports[HV_MAX_EXPORTS][256];
 	unsigned nexports;
+	/* How the exports reach the guest: virtiofs (a vhost-user-fs device
+	 * served by vmfs-server) | serial (FUSE over a virtio-serial port). */
+	char fs_transport[12];
 };
 
 void hv_config_defaults(struct hv_config *c);

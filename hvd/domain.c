@@ -133,6 +133,24 @@ static void disk_driver(FILE *f, const struct hv_domain_spec *s, const char *typ
 	fputs("/>\n", f);
 }
 
+/* The gateway's sockets. vhost-user: the server listens and QEMU connects
+ * (source socket=); serial: QEMU binds the channel and the server connects. */
+static void fs_devices(FILE *f, const struct hv_domain_spec *s)
+{
+	for (unsigned i = 0; i < s->nfs; i++) {
+		if (s->fs_virtiofs) {
+			fputs("    <filesystem type='mount' accessmode='passthrough'>\n"
+			      "      <driver type='virtiofs' queue='1024'/>\n", f);
+			path_attr(f, "      <source socket='", s->fs_socks[i], "'/>\n");
+			fprintf(f, "      <target dir='vmjob.fs.%u'/>\n    </filesystem>\n", i);
+			continue;
+		}
+		fputs("    <channel type='unix'>\n", f);
+		path_attr(f, "      <source mode='bind' path='", s->fs_socks[i], "'/>\n");
+		fprintf(f, "      <target type='virtio' name='org.vmjob.fs.%u'/>\n    </channel>\n", i);
+	}
+}
+
 char *hv_domain_xml(const struct hv_domain_spec *s)
 {
 	char *buf = NULL;
@@ -149,6 +167,11 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	meta_fields(f, s, "vmjob:");
 	fputs("    </vmjob:vm>\n  </metadata>\n", f);
 	fprintf(f, "  <memory unit='MiB'>%u</memory>\n", s->mem_mb);
+	/* The vhost-user-fs backend (vmfs-server) reads and writes guest
+	 * buffers in place: guest RAM must be a file it can map. */
+	if (s->fs_virtiofs && s->nfs)
+		fputs("  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>\n",
+		      f);
 	if (s->cpuset && *s->cpuset)
 		path_attr(f, "  <vcpu placement='static' cpuset='", s->cpuset, "'>");
 	else
@@ -183,11 +206,7 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	fputs("    <channel type='unix'>\n", f);
 	path_attr(f, "      <source mode='bind' path='", s->agent_sock, "'/>\n");
 	fputs("      <target type='virtio' name='org.vmjob.agent'/>\n    </channel>\n", f);
-	for (unsigned i = 0; i < s->nfs; i++) {
-		fputs("    <channel type='unix'>\n", f);
-		path_attr(f, "      <source mode='bind' path='", s->fs_socks[i], "'/>\n");
-		fprintf(f, "      <target type='virtio' name='org.vmjob.fs.%u'/>\n    </channel>\n", i);
-	}
+	fs_devices(f, s);
 	fputs("    <memballoon model='none'/>\n", f);
 	fputs("  </devices>\n</domain>\n", f);
 	if (fclose(f) != 0) {

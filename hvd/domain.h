@@ -35,9 +35,12 @@ struct hv_domain_spec {
 	const char *numa_mode;  /* "off" | "preferred" | "strict" */
 	const char *numa_nodes; /* host NUMA nodes of cpuset, "" = unknown */
 	const char *disk_cache, *disk_io;
-	/* filesystem gateway channels (fsexport.h): socket i is org.vmjob.fs.<i> */
+	/* filesystem gateway sockets (fsexport.h), export i on socket i:
+	 * virtiofs: vhost-user-fs device with tag vmjob.fs.<i> (guest memory
+	 * then shared, as vhost-user needs); else channel org.vmjob.fs.<i> */
 	const char *const *fs_socks;
 	unsigned nfs;
+	bool fs_virtiofs;
 };
 
 /* malloc'd XML, NULL on out-of-memory. */

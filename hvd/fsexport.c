@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fsutil.h"
 #include "log.h"
+#include "qemuuser.h"
 #include "spawn.h"
 #include "vm.h"
 
@@ -24,6 +26,15 @@
 #endif
 #define FS_SERVER VJ_LIBEXECDIR "/vmfs-server"
 #define MAX_GROUPS 256
+/* How long a vhost-user server may take to make its socket: it only parses
+ * its arguments, opens the export and binds. */
+#define READY_MS 5000
+#define READY_POLL_NS (10 * 1000 * 1000)
+
+bool hv_fs_virtiofs(const struct hv_config *c)
+{
+	return c->nexports > 0 && !strcmp(c->fs_transport, "virtiofs");
+}
 
 void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz)
 {
@@ -41,6 +52,9 @@ int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_
 			return vj_err_set(err, E2BIG, "the exports do not fit on the guest's cmdline");
 		used += (size_t)w;
 	}
+	/* Absent = the serial transport: older images know nothing else. */
+	if (hv_fs_virtiofs(c) && hv_path(out + used, outsz - used, " vmjob.fsdev=virtiofs"))
+		return vj_err_set(err, E2BIG, "the exports do not fit on the guest's cmdline");
 	return 0;
 }
 
@@ -67,12 +81,94 @@ static void owner_groups(uid_t uid, gid_t gid, char *out, size_t outsz)
 	}
 }
 
-int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
-{
+/* What one server is started with, for either transport. */
+struct server_args {
 	char uid[16], gid[16], groups[2048];
-	snprintf(uid, sizeof(uid), "%u", (unsigned)vm->uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)vm->gid);
-	owner_groups(vm->uid, vm->gid, groups, sizeof(groups));
+	char owner[32]; /* virtiofs: QEMU's uid:gid, who alone may connect */
+	bool vhost;
+};
+
+static pid_t start_server(const struct server_args *a, const char *export, const char *sock,
+			  const char *log, struct vj_err *err)
+{
+	char *serial[] = {(char *)FS_SERVER, "--channel", (char *)sock, "--export",
+			  (char *)export, "--uid", (char *)a->uid, "--gid", (char *)a->gid,
+			  "--groups", (char *)a->groups, NULL};
+	char *vhost[] = {(char *)FS_SERVER, "--vhost-user", (char *)sock, "--socket-owner",
+			 (char *)a->owner, "--export", (char *)export, "--uid", (char *)a->uid,
+			 "--gid", (char *)a->gid, "--groups", (char *)a->groups, NULL};
+	return hv_spawn_logged(a->vhost ? vhost : serial, log, err);
+}
+
+static void log_path(const struct hv_vm *vm, unsigned i, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/fs.%u.log", vm->run_dir, i);
+}
+
+/* One clear line for a server that never became ready, with its own last
+ * word: that is where the reason is (export unreadable, bad owner...). */
+static int not_started(const struct hv_vm *vm, unsigned i, const char *export, const char *how,
+		       struct vj_err *err)
+{
+	char log[PATH_MAX + 32], last[300];
+	log_path(vm, i, log, sizeof(log));
+	hv_file_last_line(log, last, sizeof(last));
+	if (!last[0])
+		return vj_err_set(err, EIO, "filesystem gateway for %s did not start: %s", export, how);
+	return vj_err_set(err, EIO, "filesystem gateway for %s did not start: %s (%s)", export, last,
+			  how);
+}
+
+static bool is_socket(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* vhost-user: QEMU connects to every server while it starts, so the domain
+ * may start only once each socket exists. A server renames its socket into
+ * place after listen(), so the name appearing means it accepts. */
+static int wait_ready(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
+{
+	long long deadline = hv_now_ms() + READY_MS;
+	struct timespec tick = {0, READY_POLL_NS};
+	for (unsigned i = 0; i < vm->nfs; i++) {
+		char sock[PATH_MAX + 32], how[64];
+		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
+		while (!is_socket(sock)) {
+			int st;
+			if (waitpid(vm->fs_pids[i], &st, WNOHANG) == vm->fs_pids[i]) {
+				vm->fs_pids[i] = 0; /* reaped: teardown must not signal it */
+				if (WIFEXITED(st))
+					snprintf(how, sizeof(how), "exited with status %d",
+						 WEXITSTATUS(st));
+				else
+					snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(st));
+				return not_started(vm, i, c->exports[i], how, err);
+			}
+			if (hv_now_ms() >= deadline) {
+				snprintf(how, sizeof(how), "no socket after %d s", READY_MS / 1000);
+				return not_started(vm, i, c->exports[i], how, err);
+			}
+			nanosleep(&tick, NULL);
+		}
+	}
+	return 0;
+}
+
+int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt, struct vj_err *err)
+{
+	struct server_args a = {.vhost = hv_fs_virtiofs(c)};
+	snprintf(a.uid, sizeof(a.uid), "%u", (unsigned)vm->uid);
+	snprintf(a.gid, sizeof(a.gid), "%u", (unsigned)vm->gid);
+	owner_groups(vm->uid, vm->gid, a.groups, sizeof(a.groups));
+	if (a.vhost) {
+		uid_t qu;
+		gid_t qg;
+		if (hv_qemu_user(virt, &qu, &qg, err))
+			return vj_err_prefix(err, "filesystem gateway: cannot tell which user QEMU runs as");
+		snprintf(a.owner, sizeof(a.owner), "%u:%u", (unsigned)qu, (unsigned)qg);
+	}
 	for (unsigned i = 0; i < c->nexports; i++) {
 		struct stat st;
 		if (stat(c->exports[i], &st) < 0 || !S_ISDIR(st.st_mode))
@@ -81,17 +177,15 @@ int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
 					  c->exports[i]);
 		char sock[PATH_MAX + 32], log[PATH_MAX + 32];
 		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
-		snprintf(log, sizeof(log), "%s/fs.%u.log", vm->run_dir, i);
-		char *argv[] = {(char *)FS_SERVER, "--channel", sock, "--export",
-				(char *)c->exports[i], "--uid", uid, "--gid", gid,
-				"--groups", groups, NULL};
-		pid_t pid = hv_spawn_logged(argv, log, err);
+		log_path(vm, i, log, sizeof(log));
+		pid_t pid = start_server(&a, c->exports[i], sock, log, err);
 		if (pid < 0)
 			return vj_err_prefix(err, "filesystem gateway for %s", c->exports[i]);
 		vm->fs_pids[vm->nfs++] = pid;
-		hv_debug("job %s: gateway for %s: pid %d", vm->job, c->exports[i], (int)pid);
+		hv_debug("job %s: gateway for %s (%s): pid %d", vm->job, c->exports[i],
+			 a.vhost ? "virtiofs" : "serial", (int)pid);
 	}
-	return 0;
+	return a.vhost ? wait_ready(c, vm, err) : 0;
 }
 
 void hv_fs_stop(struct hv_vm *vm)

@@ -1,10 +1,14 @@
 /* The site's shared trees inside each VM: one filesystem gateway server
- * (fsgateway/, vmfs-server) per export and VM, serving its own virtio-serial
- * channel as the job owner. hvd.conf `export = /path` lines list the trees;
- * each is mounted at the same path in the guest (images/ rcS, vmfs-client). */
+ * (fsgateway/, vmfs-server) per export and VM, serving the job owner's
+ * files. hvd.conf `export = /path` lines list the trees; each is mounted at
+ * the same path in the guest (images/ rcS, vmfs-client). Two transports
+ * (hvd.conf fs_transport): virtiofs, a vhost-user-fs device whose backend is
+ * the server (QEMU connects to its socket while starting), or serial, FUSE
+ * over a virtio-serial channel the server connects to once QEMU runs. */
 #ifndef HV_FSEXPORT_H
 #define HV_FSEXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -13,18 +17,28 @@
 struct hv_config;
 struct hv_vm;
 
-/* Channel socket of export i: run_dir/fs.<i>.sock. */
+/* The virtio-fs transport is in use (and there is something to export). */
+bool hv_fs_virtiofs(const struct hv_config *c);
+
+/* Socket of export i (the vhost-user or the channel socket): run_dir/fs.<i>.sock. */
 void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz);
 
-/* " vmjob.fs=0:/a,1:/b" (or "" without exports) for the guest cmdline. */
+/* " vmjob.fs=0:/a,1:/b" (or "" without exports) for the guest cmdline, plus
+ * " vmjob.fsdev=virtiofs" with that transport. */
 int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_err *err);
 
-/* After the domain started: one vmfs-server per export, as root only until it
- * has connected its channel, then as the VM's owner. pids kept in vm. */
-int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err);
+/* One vmfs-server per export, started as root (to make its socket or reach
+ * the channel) and serving files as the VM's owner; pids kept in vm
+ * (teardown stops them).
+ * virtiofs: call BEFORE the domain starts; the socket is given to the user
+ * QEMU runs as for domain type virt ("kvm" | "qemu"), and this returns once
+ * every server listens (bounded), or fails with the server's last log line.
+ * serial: call right after the domain started (QEMU makes the channels). */
+int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt,
+		struct vj_err *err);
 
-/* Stop and reap the VM's servers (they also exit by themselves once the
- * guest's end of the channel closes). Bounded: SIGTERM, then SIGKILL. */
+/* Stop and reap the VM's servers (they also exit by themselves once QEMU
+ * closes its end). Bounded: SIGTERM, then SIGKILL. */
 void hv_fs_stop(struct hv_vm *vm);
 
 #endif

@@ -127,6 +127,40 @@ static void test_xml(void)
 	free(xml);
 }
 
+/* The gateway's two transports in the domain XML. */
+static void test_xml_fs(void)
+{
+	const char *socks[] = {"/r/fs.0.sock", "/r/fs.1.sock"};
+	struct hv_domain_spec s = {
+		.name = "vmjob-1", .virt = "qemu", .mem_mb = 512, .cpus = 1, .cpuset = "",
+		.kernel = "/c/k", .initrd = "/c/i", .cmdline = "", .overlay = "/v/root.qcow2",
+		.scratch = "/v/scratch.img", .console_log = "/r/console.log",
+		.agent_sock = "/r/agent.sock", .job = "1", .image = "img",
+		.fs_socks = socks, .nfs = 2, .fs_virtiofs = true,
+	};
+	char *xml = hv_domain_xml(&s);
+	CHECK(xml && strstr(xml, "<memoryBacking><source type='memfd'/><access mode='shared'/>"
+				 "</memoryBacking>"));
+	CHECK(xml && strstr(xml, "<filesystem type='mount' accessmode='passthrough'>\n"
+				 "      <driver type='virtiofs' queue='1024'/>\n"
+				 "      <source socket='/r/fs.1.sock'/>\n"
+				 "      <target dir='vmjob.fs.1'/>\n    </filesystem>"));
+	CHECK(xml && strstr(xml, "<source socket='/r/fs.0.sock'/>") && !strstr(xml, "org.vmjob.fs."));
+	free(xml);
+	s.fs_virtiofs = false;
+	xml = hv_domain_xml(&s);
+	CHECK(xml && strstr(xml, "<source mode='bind' path='/r/fs.1.sock'/>\n"
+				 "      <target type='virtio' name='org.vmjob.fs.1'/>"));
+	CHECK(xml && !strstr(xml, "memoryBacking") && !strstr(xml, "<filesystem"));
+	free(xml);
+	/* No exports: nothing to share memory for. */
+	s.fs_virtiofs = true;
+	s.nfs = 0;
+	xml = hv_domain_xml(&s);
+	CHECK(xml && !strstr(xml, "memoryBacking") && !strstr(xml, "<filesystem"));
+	free(xml);
+}
+
 static int qemu_user(const char *caps, const char *virt, unsigned *u, unsigned *g)
 {
 	uid_t uid = 4242;
@@ -188,6 +222,7 @@ int main(void)
 	test_catalogue();
 	test_names();
 	test_xml();
+	test_xml_fs();
 	test_qemu_user();
 	if (failures) {
 		fprintf(stderr, "test_hvd: %d failure(s)\n", failures);

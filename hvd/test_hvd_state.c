@@ -235,6 +235,10 @@ static void test_config(void)
 	CHECK(load_conf("numa = sometimes\n", &c, &err) < 0 && strstr(err.msg, "off, preferred, strict"));
 	CHECK(load_conf("pin_vcpus = 1\n", &c, &err) < 0);
 	CHECK(load_conf("max_vms = -1\n", &c, &err) < 0);
+	CHECK(!strcmp(c.fs_transport, "virtiofs")); /* the default */
+	CHECK(load_conf("fs_transport = serial\n", &c, &err) == 0 && !strcmp(c.fs_transport, "serial"));
+	CHECK(load_conf("fs_transport = 9p\n", &c, &err) < 0 && strstr(err.msg, "fs_transport") &&
+	      strstr(err.msg, "virtiofs, serial"));
 }
 
 int main(void)

@@ -119,20 +119,27 @@ static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, st
 		.t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
 		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = numa_nodes,
 		.disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
-		.fs_socks = fs_socks, .nfs = cfg->nexports,
+		.fs_socks = fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
 	};
 	char *xml = hv_domain_xml(&spec);
 	if (!xml)
 		return vj_err_set(err, ENOMEM, "out of memory building the domain XML");
 	hv_debug("job %s: domain XML:\n%s", vm->job, xml);
+	/* vhost-user: QEMU connects to the gateways while it starts, so they
+	 * listen first. */
+	if (spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err)) {
+		free(xml);
+		return -1;
+	}
 	int rc = hv_domain_start(xml, vm->domain, err);
 	free(xml);
 	if (rc)
 		return -1;
 	long t_domain = (long)(hv_now_ms() - t0);
-	/* The guest mounts the exports before its agent says HELLO (images/
-	 * rcS), so the gateways start now, while it boots. */
-	if (hv_fs_start(cfg, vm, err))
+	/* serial: QEMU made the channels; the guest mounts the exports before
+	 * its agent says HELLO (images/ rcS), so the gateways start now, while
+	 * it boots. */
+	if (!spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err))
 		return -1;
 
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
