@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build the "minimal" vmjob worker image from Debian packages only:
 #   Debian 12's kernel, an initrd (busybox-static + virtio/ext4/fuse modules),
-#   and an ext4 root image (busybox userland + vmagent), plus catalogue.conf.
+#   and an ext4 root image (busybox userland + vmagent + the gateway client and
+#   its fuse/virtiofs modules), plus catalogue.conf.
 #   Also the kernel uncompressed (minimal-vmlinux, PVH entry) for faster boots.
 # No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
 # network use is apt-get download from the configured Debian mirror.
@@ -20,7 +21,9 @@ ROOT_MB=${VMJOB_ROOT_MB:-48}
 # Drivers the initrd loads (dependencies are added by modprobe --show-depends).
 # crc32c_generic: ext4's metadata checksums; TCG CPUs lack SSE4.2 for crc32c-intel.
 INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse"
-ROOT_MODULES="fuse"
+# Loaded after boot by rcS: fuse for the gateway's serial transport, virtiofs
+# (the virtio-fs driver) for its vhost-user-fs device (vmjob.fsdev=virtiofs).
+ROOT_MODULES="fuse virtiofs"
 # Pulled in as ext4's crc32c soft dependency but needs SSE4.2, which TCG's
 # default CPU lacks (insmod fails noisily); crc32c_generic does the work.
 MODULES_SKIP="crc32c-intel"
@@ -151,7 +154,7 @@ if ! uptodate "$OUT/minimal-root.img" "$h"; then
 	install -s -m 0755 "$AGENT" "$st/sbin/vmagent"
 	# The filesystem gateway's guest side: rcS mounts the exports with it.
 	install -s -m 0755 "$FSCLIENT" "$st/sbin/vmfs-client"
-	# Modules needed after boot (the filesystem gateway's FUSE client).
+	# Modules needed after boot (the filesystem gateway's transports).
 	for m in $rmods; do
 		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
 		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$KVER/$m"
