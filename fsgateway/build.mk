@@ -58,3 +58,11 @@ $(FSBENCH_TOOL): tests/fsgateway/fsbench.c
 .PHONY: fsbench
 fsbench: $(FSBENCH_TOOL) $(FSGW_SERVER) $(FSGW_CLIENT)
 	tests/fsgateway/bench.sh
+
+# Fuzz target for the virtio-fs transport: the virtqueue walker over guest
+# memory and the vhost-user message handler.
+VHOST_FUZZER := $(B)/fuzz/fuzz_vhost
+FUZZERS += $(VHOST_FUZZER)
+$(VHOST_FUZZER): tests/fuzz/fuzz_vhost.c fsgateway/virtq.c fsgateway/vhost_user.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUZZ_FLAGS) -o $@ $^

@@ -62,7 +62,6 @@ static void refuse(struct fsgw_chan *c, uint64_t unique, int err)
 {
 	struct fuse_out_header out = { .len = sizeof(out), .error = -err, .unique = unique };
 	struct iovec iov = { &out, sizeof(out) };
-	c->refused++;
 	(void)write_all(c->wfd, &iov, 1);  /* a dead peer shows up as EOF on read */
 }
 
@@ -93,16 +92,13 @@ ssize_t fsgw_chan_read(int fd, void *buf, size_t len, void *fsgw)
 			return -1;
 		}
 		int err = 0;
-		switch (fsgw_validate(&c->v, buf, h->len, &err)) {
-		case FSGW_PASS:
+		enum fsgw_verdict v = fsgw_validate(&c->v, buf, h->len, &err);
+		if (v == FSGW_PASS)
 			return h->len;
-		case FSGW_REPLY:
+		c->refused++;
+		c->last_refused = h->opcode;
+		if (v == FSGW_REPLY)
 			refuse(c, h->unique, err);
-			break;
-		case FSGW_DROP:
-			c->refused++;
-			break;
-		}
 	}
 }
 

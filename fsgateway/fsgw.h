@@ -47,6 +47,7 @@ struct fsgw_chan {
 	int wfd;              /* replies we make ourselves go here */
 	struct fsgw_vstate v;
 	uint64_t refused;     /* requests answered without libfuse */
+	uint32_t last_refused; /* opcode of the last one, for the log */
 };
 
 struct fsgw {

@@ -268,8 +268,8 @@ int main(int argc, char **argv)
 		else if (r < 0)
 			fprintf(stderr, "vmfs-server: channel closed on error: %s\n", strerror(-r));
 		if (g.chan.refused)
-			fprintf(stderr, "vmfs-server: %llu guest requests refused by the validator\n",
-				(unsigned long long)g.chan.refused);
+			fprintf(stderr, "vmfs-server: %llu guest requests refused by the validator (the last: opcode %u)\n",
+				(unsigned long long)g.chan.refused, g.chan.last_refused);
 	}
 	if (se)
 		fuse_session_destroy(se);  /* closes the channel fd */

@@ -44,9 +44,11 @@ bool vq_map_rings(struct vq *q, const struct vq_mem *m)
 	/* flags, idx, ring[n], used_event / flags, idx, ring[n], avail_event */
 	q->avail = vq_uva_to_host(m, q->avail_uva, 4 + 2 * n + 2);
 	q->used = vq_uva_to_host(m, q->used_uva, 4 + 8 * n + 2);
-	if (!q->desc || !q->avail || !q->used) {
+	/* The spec's alignments; we read these fields with single loads. */
+	if (!q->desc || !q->avail || !q->used || (uintptr_t)q->desc % 16 ||
+	    (uintptr_t)q->avail % 2 || (uintptr_t)q->used % 4) {
 		q->desc = NULL, q->avail = NULL, q->used = NULL;
-		broke(q, "rings of a %u-entry queue outside guest memory", q->num);
+		broke(q, "rings of a %u-entry queue outside guest memory or unaligned", q->num);
 		return false;
 	}
 	/* Where the guest's driver already is (a restart resumes there). */
@@ -118,8 +120,9 @@ int vq_pop(struct vq *q, const struct vq_mem *m, struct vq_elem *e)
 			    d.len / sizeof(struct vring_desc) > VQ_MAX_NUM)
 				return broke(q, "indirect table of %u bytes (chain from %u)", d.len, head);
 			table = vq_gpa_to_host(m, d.addr, d.len);
-			if (!table)
-				return broke(q, "indirect table outside guest memory (chain from %u)", head);
+			if (!table || (uintptr_t)table % 16)
+				return broke(q, "indirect table outside guest memory or unaligned (chain from %u)",
+					     head);
 			size = d.len / sizeof(struct vring_desc);
 			i = 0, steps = 0, indirect = true;
 			continue;
