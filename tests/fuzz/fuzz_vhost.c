@@ -5,7 +5,8 @@
  * vq_pop hands out must lie inside guest memory; ASan/UBSan catch the rest.
  *
  * Input: 12 bytes of queue setup (size, features, ring offsets, start
- * index), then up to 64 KiB of guest memory, then vhost-user messages. */
+ * index, memory length), that much guest memory (up to 64 KiB), then
+ * vhost-user messages. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 12)
 		return 0;
-	size_t memlen = size - 12 < MEM_SIZE ? size - 12 : MEM_SIZE;
+	size_t memlen = (size_t)(data[10] | data[11] << 8) * 2;
+	if (memlen > size - 12)
+		memlen = size - 12;
 	memset(mem, 0, sizeof(mem));
 	memcpy(mem, data + 12, memlen);
 	fuzz_queue(data);
