@@ -19,6 +19,7 @@ pwd
 awk "{s += \$1} END {print s}" input.txt > sum.txt
 mkdir -p out && echo written-in-vm > out/result.txt
 cat /srv/vmjob/shared/bob-secret.txt > leaked.txt 2>/dev/null; echo "cat-rc=$?"
+awk "\$2 == \"/srv/vmjob/shared\" {print \"fstype=\" \$3}" /proc/mounts
 uname -r')
 st=$(wait_job "$j")
 show_file job.out; show_file job.err
@@ -31,6 +32,10 @@ check "a new directory and file from the guest" grep -qx written-in-vm out/resul
 check "files belong to the job owner on the host" [ "$(stat -c %U sum.txt out out/result.txt | sort -u)" = "$ALICE" ]
 check "another user's 0600 file stays unreadable" grep -q 'cat-rc=1' job.out
 check "nothing of it leaked" [ ! -s leaked.txt ]
+# hvd.conf fs_transport (default virtiofs) picks how the exports reach the guest.
+fstype=virtiofs
+grep -Eq '^[[:space:]]*fs_transport[[:space:]]*=[[:space:]]*serial' /etc/vmjob/hvd.conf && fstype=fuse.vmfs
+check "the exports come over hvd.conf's transport ($fstype)" grep -qx "fstype=$fstype" job.out
 check "no gateway server left for the job" not pgrep -f "vmfs-server.*vm/$j/"
 check "nothing else left behind" wait_until 30 no_leftovers "$j"
 cd / && rm -rf "$proj" "$secret"
