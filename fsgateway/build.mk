@@ -4,7 +4,8 @@
 FSGW_SERVER_SRCS := fsgateway/server_main.c fsgateway/channel_io.c fsgateway/validate.c \
 	fsgateway/handles.c fsgateway/privdrop.c fsgateway/ops_common.c fsgateway/ops_entry.c \
 	fsgateway/ops_dir.c fsgateway/ops_file.c fsgateway/ops_xattr.c \
-	fsgateway/vhost_start.c fsgateway/bridge.c fsgateway/vhost_user.c fsgateway/virtq.c
+	fsgateway/vhost_start.c fsgateway/bridge.c fsgateway/vq_io.c fsgateway/vhost_user.c \
+	fsgateway/virtq.c
 FSGW_CLIENT_SRCS := $(wildcard fsgateway/client/*.c)
 FSGW_SERVER := $(B)/fsgateway/vmfs-server
 FSGW_CLIENT := $(B)/fsgateway/vmfs-client

@@ -42,12 +42,16 @@ struct fsgw_fh {
 
 struct fsgw_table;  /* chunked slot arrays (handles.c) */
 
+/* The most one READ returns: the request ceiling less its headers' page. */
+#define FSGW_MAX_READ (FSGW_MAX_MSG - 4096u)
+
 /* channel_io.c: framing + validation in front of libfuse. */
 struct fsgw_chan {
 	int wfd;              /* replies we make ourselves go here */
 	struct fsgw_vstate v;
 	uint64_t refused;     /* requests answered without libfuse */
 	uint32_t last_refused; /* opcode of the last one, for the log */
+	struct fsgw_vqio *vq;  /* virtio-fs transport (vq_io.c), NULL on serial */
 };
 
 struct fsgw {
@@ -60,6 +64,7 @@ struct fsgw {
 	uint32_t *hash;    /* buckets of inode indexes */
 	uint32_t nbuckets;
 	struct fsgw_chan chan;
+	char *rbuf;        /* FSGW_MAX_READ bytes: every READ's data */
 };
 
 /* handles.c */
@@ -126,8 +131,11 @@ struct fsgw_vhost {
 	gid_t sock_gid;
 };
 /* Make the socket and split: returns, in the new FUSE server process, the
- * stream fd to serve; the caller's process becomes the bridge and exits
- * when QEMU goes. -1 (err set) if it fails before the split. */
-int fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id, struct vj_err *err);
+ * state to serve the queues with (its ctl is the fd to hand libfuse); the
+ * caller's process becomes the bridge and exits when QEMU goes. NULL (err
+ * set) if it fails before the split. */
+struct fsgw_vqio;
+struct fsgw_vqio *fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id,
+				   struct vj_err *err);
 
 #endif

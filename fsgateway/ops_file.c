@@ -109,14 +109,21 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	(void)ino;
+	struct fsgw *g = fsgw_of(req);
 	struct fsgw_fh *f = file_of(req, fi);
 	if (!f)
 		return;
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = f->fd;
-	bv.buf[0].pos = off;
-	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	/* One buffer for every read (libfuse's fd path would allocate and
+	 * fault in a fresh one per request), and never more than a reply
+	 * may carry, whatever size the guest asks for: a short read is a
+	 * legal answer. */
+	if (size > FSGW_MAX_READ)
+		size = FSGW_MAX_READ;
+	ssize_t n = pread(f->fd, g->rbuf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, g->rbuf, (size_t)n);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "vqserve.h"
 
 struct opts {
 	int chan_fd;
@@ -209,6 +210,10 @@ static int setup(struct opts *o, struct fsgw *g, struct vj_err *err)
 	g->chan.wfd = fd;
 	g->chan.v.uid = o->id.uid;
 	g->chan.v.gid = o->id.gid;
+	if (!(g->rbuf = malloc(FSGW_MAX_READ))) {
+		close(root);
+		return vj_err_sys(err, ENOMEM, "read buffer");
+	}
 	if (fsgw_tables_init(g, root, err) < 0)
 		return vj_err_prefix(err, "export %s", o->export);
 	return fd;
@@ -226,11 +231,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);  /* a vanished peer is an EOF, not a death */
 	if (o.vhost_path) {
 		struct fsgw_vhost v = { o.vhost_path, o.sock_uid, o.sock_gid };
-		o.chan_fd = fsgw_vhost_start(&v, &o.id, &err);
-		if (o.chan_fd < 0) {
+		g.chan.vq = fsgw_vhost_start(&v, &o.id, &err);
+		if (!g.chan.vq) {
 			fprintf(stderr, "vmfs-server: %s\n", err.msg);
 			return 1;
 		}
+		o.chan_fd = g.chan.vq->ctl;
 	}
 	int fd = setup(&o, &g, &err);
 	if (fd < 0) {
@@ -247,7 +253,9 @@ int main(int argc, char **argv)
 	char *fargv[] = { argv[0], o.debug ? "-odebug" : NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(o.debug ? 2 : 1, fargv);
 	struct fuse_session *se = fuse_session_new(&args, &ops, sizeof(ops), &g);
-	const struct fuse_custom_io io = { .read = fsgw_chan_read, .writev = fsgw_chan_writev };
+	const struct fuse_custom_io io = g.chan.vq ?
+		(struct fuse_custom_io){ .read = fsgw_vq_read, .writev = fsgw_vq_writev } :
+		(struct fuse_custom_io){ .read = fsgw_chan_read, .writev = fsgw_chan_writev };
 	int rc = 1;
 	if (!se) {
 		fprintf(stderr, "vmfs-server: fuse_session_new failed\n");
@@ -274,6 +282,7 @@ int main(int argc, char **argv)
 	if (se)
 		fuse_session_destroy(se);  /* closes the channel fd */
 	fsgw_tables_free(&g);
+	free(g.rbuf);
 	if (g.proc_fd >= 0)
 		close(g.proc_fd);
 	return rc;

@@ -1,7 +1,7 @@
 /* Start-up of the virtio-fs transport (--vhost-user): make the socket QEMU
  * connects to, then split into the bridge (this process, see bridge.h) and
- * the FUSE server (a child, which returns from here and carries on exactly
- * as in the serial transport, on one end of a socketpair). */
+ * the FUSE server (a child, which returns from here and carries on as in
+ * the serial transport, with vq_io.c as its I/O). */
 #include "fsgw.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,10 +18,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
-
-/* The stream between bridge and server carries 1 MiB requests: bigger
- * socket buffers mean fewer wake-ups per request (root may exceed wmem_max). */
-#define STREAM_BUF (4 << 20)
+#include "vqserve.h"
 
 static volatile sig_atomic_t stop;
 
@@ -55,16 +53,8 @@ static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
 	return fd;
 }
 
-static void bigger_buffers(int fd)
-{
-	int sz = STREAM_BUF;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-}
-
-/* The server ends at EOF on its stream; give it a moment, then insist. */
+/* The server ends at EOF on its control socket; give it a moment, then
+ * insist. (Already reaped if it died first: then waitpid fails at once.) */
 static void reap(pid_t child)
 {
 	int st;
@@ -79,8 +69,8 @@ static void reap(pid_t child)
 	waitpid(child, &st, 0);
 }
 
-static int run_bridge(int lfd, int srv, pid_t child, const struct fsgw_vhost *v,
-		      const struct fsgw_ident *id)
+static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
+		      const struct fsgw_vhost *v, const struct fsgw_ident *id)
 {
 	struct vj_err err = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll returns */
@@ -89,43 +79,66 @@ static int run_bridge(int lfd, int srv, pid_t child, const struct fsgw_vhost *v,
 	sigaction(SIGHUP, &sa, NULL);
 	/* The bridge touches no files: a few fds (QEMU, the server, eventfds)
 	 * and the guest's memory, as the job owner like the server. */
-	if (fsgw_keep_fds(lfd, srv, &err) < 0 || fsgw_set_fd_limit(64, &err) < 0 ||
+	if (fsgw_keep_fds(lfd, ctl, &err) < 0 || fsgw_set_fd_limit(64, &err) < 0 ||
 	    fsgw_drop_privileges(id, &err) < 0) {
 		fprintf(stderr, "vmfs-server: bridge: %s\n", err.msg);
-		close(srv);
+		close(ctl);
 		reap(child);
 		return 1;
 	}
-	int rc = fsgw_bridge_run(lfd, v->sock_uid, srv, &stop);
+	int rc = fsgw_bridge_run(lfd, v->sock_uid, ctl, child, sh, &stop);
 	reap(child);
 	return rc;
 }
 
-int fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id, struct vj_err *err)
+struct fsgw_vqio *fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id,
+				   struct vj_err *err)
 {
-	int lfd = listen_at(v->path, v->sock_uid, v->sock_gid, err);
-	if (lfd < 0)
-		return -1;
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		close(lfd);
-		return vj_err_sys(err, errno, "socketpair");
+	struct fsgw_vqio *x = calloc(1, sizeof(*x));
+	if (!x) {
+		vj_err_sys(err, ENOMEM, "vhost-user state");
+		return NULL;
 	}
-	bigger_buffers(sp[0]);
-	bigger_buffers(sp[1]);
+	struct vq_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		vj_err_sys(err, errno, "shared page");
+		free(x);
+		return NULL;
+	}
+	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+		sh->q[i].inflight_head = -1;
+	int sp[2] = { -1, -1 };
+	int lfd = listen_at(v->path, v->sock_uid, v->sock_gid, err);
+	if (lfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		if (lfd >= 0) {
+			vj_err_sys(err, errno, "socketpair");
+			close(lfd);
+		}
+		munmap(sh, sizeof(*sh));
+		free(x);
+		return NULL;
+	}
 	pid_t child = fork();
 	if (child < 0) {
-		int e = errno;
+		vj_err_sys(err, errno, "fork");
 		close(lfd), close(sp[0]), close(sp[1]);
-		return vj_err_sys(err, e, "fork");
+		munmap(sh, sizeof(*sh));
+		free(x);
+		return NULL;
 	}
 	if (child == 0) {
 		/* The server. When the bridge goes, however it goes, the
 		 * kernel closes its end and the server ends at that EOF. */
 		close(lfd);
 		close(sp[0]);
-		return sp[1];
+		vu_init(&x->dev);
+		x->ctl = sp[1];
+		x->sh = sh;
+		x->cur = -1;
+		return x;
 	}
 	close(sp[1]);
-	exit(run_bridge(lfd, sp[0], child, v, id));
+	free(x);
+	exit(run_bridge(lfd, sp[0], child, sh, v, id));
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/vhost_types.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -371,12 +372,46 @@ int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, siz
 
 int vu_send(int sock, const struct vu_msg *m)
 {
-	/* The header is 12 bytes, the payload union 8-aligned after it. */
+	return vu_send_fds(sock, m, NULL, 0);
+}
+
+bool vu_forwarded(uint32_t request)
+{
+	/* Feature queries are the bridge's alone; everything that changes
+	 * the device the server must see, in QEMU's order. */
+	return request != VU_GET_FEATURES && request != VU_GET_PROTOCOL_FEATURES &&
+	       request != VU_GET_QUEUE_NUM && request != VU_SET_OWNER && request != VU_RESET_OWNER;
+}
+
+bool vu_server_replies(uint32_t request)
+{
+	return request == VU_GET_VRING_BASE;
+}
+
+void vu_no_ack(struct vu_msg *m)
+{
+	m->flags &= ~VU_FLAG_NEED_REPLY;
+}
+
+int vu_send_fds(int sock, const struct vu_msg *m, const int *fds, unsigned nfds)
+{
+	char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))] = { 0 };
 	struct iovec iov[2] = { { (void *)m, VU_HDR }, { (void *)m->p.bytes, m->size } };
-	size_t len = VU_HDR + m->size;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	if (nfds > VU_MAX_FDS)
+		return -1;
+	if (nfds) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
 	ssize_t r;
 	do
-		r = writev(sock, iov, 2);
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)len ? 0 : -1;
+	return r == (ssize_t)(VU_HDR + m->size) ? 0 : -1;
 }

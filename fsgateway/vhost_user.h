@@ -47,5 +47,15 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
  * -1 = error (why). fds gets what came along, *nfds its count. */
 int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, size_t whysz);
 int vu_send(int sock, const struct vu_msg *m);
+/* Messages the bridge forwards to the server (the rest it answers alone). */
+bool vu_forwarded(uint32_t request);
+/* vhost-user framing with fds (what the bridge forwards with). */
+int vu_send_fds(int sock, const struct vu_msg *m, const int *fds, unsigned nfds);
+/* Strip NEED_REPLY: the bridge answers QEMU; the server answers only what
+ * the bridge waits for (GET_VRING_BASE). */
+void vu_no_ack(struct vu_msg *m);
+/* Is this a request whose reply the bridge must take from the server? */
+bool vu_server_replies(uint32_t request);
+
 
 #endif

@@ -98,11 +98,19 @@ int vq_pop(struct vq *q, const struct vq_mem *m, struct vq_elem *e)
 	if (pending > q->num)
 		return broke(q, "avail index ran %u entries ahead of a %u-entry queue", pending, q->num);
 	uint16_t head = __atomic_load_n(&q->avail->ring[q->last_avail % q->num], __ATOMIC_RELAXED);
-	if (head >= q->num)
-		return broke(q, "avail ring names descriptor %u of %u", head, q->num);
 	q->last_avail++;
+	return vq_walk(q, m, head, e);
+}
 
-	*e = (struct vq_elem){ .head = head };
+int vq_walk(struct vq *q, const struct vq_mem *m, uint16_t head, struct vq_elem *e)
+{
+	if (q->broken)
+		return -1;
+	if (!q->desc || head >= q->num)
+		return broke(q, "avail ring names descriptor %u of %u", head, q->num);
+	e->head = head;
+	e->nout = e->nin = 0;
+	e->out_len = e->in_len = 0;
 	const struct vring_desc *table = q->desc;
 	unsigned size = q->num, i = head, steps = 0;
 	bool indirect = false;
@@ -183,6 +191,25 @@ size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf
 		memcpy((char *)buf + done, (const char *)iov[i].iov_base + skip, c);
 		done += c;
 		skip = 0;
+	}
+	return done;
+}
+
+size_t vq_iov_to_iov(const struct iovec *dst, unsigned ndst, const struct iovec *src, unsigned nsrc)
+{
+	size_t done = 0;
+	unsigned d = 0;
+	size_t doff = 0;
+	for (unsigned i = 0; i < nsrc && d < ndst; i++) {
+		size_t soff = 0;
+		while (soff < src[i].iov_len && d < ndst) {
+			size_t room = dst[d].iov_len - doff, left = src[i].iov_len - soff;
+			size_t c = room < left ? room : left;
+			memcpy((char *)dst[d].iov_base + doff, (const char *)src[i].iov_base + soff, c);
+			done += c, soff += c, doff += c;
+			if (doff == dst[d].iov_len)
+				d++, doff = 0;
+		}
 	}
 	return done;
 }

@@ -69,6 +69,11 @@ bool vq_map_rings(struct vq *q, const struct vq_mem *m);
  * broke the queue (q->broken, q->why); a broken queue stays broken. */
 int vq_pop(struct vq *q, const struct vq_mem *m, struct vq_elem *e);
 
+/* The chain starting at head into e (what vq_pop does after taking head
+ * off the avail ring; also used to answer a request another process took).
+ * 1 = e filled, -1 = broken. */
+int vq_walk(struct vq *q, const struct vq_mem *m, uint16_t head, struct vq_elem *e);
+
 /* Hand a request back with len bytes written into its in part. */
 void vq_push(struct vq *q, uint16_t head, uint32_t len);
 
@@ -78,5 +83,6 @@ bool vq_wants_interrupt(const struct vq *q);
 /* Copy between a flat buffer and a segment list; return bytes copied. */
 size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
 size_t vq_buf_to_iov(const struct iovec *iov, unsigned n, const void *buf, size_t len);
+size_t vq_iov_to_iov(const struct iovec *dst, unsigned ndst, const struct iovec *src, unsigned nsrc);
 
 #endif

@@ -19,6 +19,13 @@ int vmfs_open_port(const char *path, int wait_s);
 
 /* mount.c: opens /dev/fuse and mounts it at mnt; returns the fuse fd. */
 int vmfs_mount(const char *mnt);
+/* mount.c: the virtio-fs transport (kernel cmdline vmjob.fsdev=virtiofs):
+ * the guest kernel's virtiofs driver talks to the host's vhost-user-fs
+ * backend itself, so there is nothing to forward. Mounts the device tagged
+ * tag at mnt, then waits up to wait_s seconds for the host to answer a
+ * first request. Returns 0; -1 (errno set) if the mount failed; -2 (errno
+ * set, ETIMEDOUT if no answer came) if the host did not answer properly. */
+int vmfs_mount_virtiofs(const char *tag, const char *mnt, int wait_s);
 
 /* forward.c: pumps requests and replies until the filesystem is unmounted.
  * If the host side goes away, every pending and later request fails with

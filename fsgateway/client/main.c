@@ -1,5 +1,6 @@
 /* vmfs-client: mount one exported tree from the host (or all of them, as
- * listed on the kernel command line) and forward FUSE traffic for it. */
+ * listed on the kernel command line) and forward FUSE traffic for it; or,
+ * over the virtio-fs transport, just mount them (the kernel forwards). */
 #include "client.h"
 
 #include <errno.h>
@@ -23,7 +24,11 @@ static void usage(FILE *f)
 		"mount is up, goes to the background (-f: stay in the foreground).\n"
 		"--cmdline mounts every entry of vmjob.fs=N:PATH[,N:PATH...] found in\n"
 		"FILE (default /proc/cmdline): port org.vmjob.fs.N at PATH (created).\n"
-		"-w: how long to wait for the host end of the port (default 60 s).\n"
+		"With vmjob.fsdev=virtiofs there, each entry is instead the virtio-fs\n"
+		"device tagged vmjob.fs.N, mounted by the kernel's virtiofs driver (no\n"
+		"process stays behind).\n"
+		"-w: how long to wait for the host end of the port, or for the first\n"
+		"answer on a virtio-fs mount (default 60 s).\n"
 		"Exit status 0 once every mount is up.\n");
 }
 
@@ -90,7 +95,33 @@ static int run_one(const char *port_arg, const char *mnt, int wait_s, int thread
 	return r == 0 ? 0 : 1;
 }
 
-/* vmjob.fs=0:/gpfs,1:/home -> one mount per entry, each its own process. */
+/* One vmjob.fs entry over the virtio-fs transport: the device QEMU was
+ * given with tag=vmjob.fs.N, mounted by the guest kernel's own driver. */
+static int mount_virtiofs(unsigned long idx, const char *mnt, int wait_s)
+{
+	char tag[32];
+	snprintf(tag, sizeof(tag), "vmjob.fs.%lu", idx);
+	int r = vmfs_mount_virtiofs(tag, mnt, wait_s);
+	if (r == 0) {
+		fprintf(stderr, "vmfs-client: %s mounted at %s (virtiofs)\n", tag, mnt);
+		return 0;
+	}
+	if (r == -1 && errno == ENODEV)
+		fprintf(stderr, "vmfs-client: mounting %s at %s: no virtiofs in this kernel (modprobe virtiofs)\n",
+			tag, mnt);
+	else if (r == -1 && errno == EINVAL) /* the driver's answer to an unknown tag */
+		fprintf(stderr, "vmfs-client: mounting %s at %s: no virtio-fs device with that tag\n", tag, mnt);
+	else if (r == -1)
+		fprintf(stderr, "vmfs-client: mounting %s at %s: %s\n", tag, mnt, strerror(errno));
+	else if (errno == ETIMEDOUT)
+		fprintf(stderr, "vmfs-client: %s at %s: the host did not answer within %d s\n", tag, mnt, wait_s);
+	else
+		fprintf(stderr, "vmfs-client: %s at %s: the host answered %s\n", tag, mnt, strerror(errno));
+	return 1;
+}
+
+/* vmjob.fs=0:/gpfs,1:/home -> one mount per entry: a forwarder process per
+ * virtio-serial port, or with vmjob.fsdev=virtiofs a virtio-fs mount. */
 static int run_cmdline(const char *file, int wait_s, int threads)
 {
 	char buf[8192];
@@ -103,13 +134,27 @@ static int run_cmdline(const char *file, int wait_s, int threads)
 		return 1;
 	}
 	buf[n] = '\0';
-	int failed = 0, found = 0;
+	char *words[256];
+	int nw = 0, virtiofs = 0;
 	char *save = NULL;
-	for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
-		if (strncmp(w, "vmjob.fs=", 9) != 0)
-			continue;
+	for (char *w = strtok_r(buf, " \t\n", &save); w && nw < 256; w = strtok_r(NULL, " \t\n", &save)) {
+		if (strncmp(w, "vmjob.fsdev=", 12) == 0) {
+			if (strcmp(w + 12, "virtiofs") == 0)
+				virtiofs = 1;
+			else if (strcmp(w + 12, "serial") == 0)
+				virtiofs = 0;
+			else {
+				fprintf(stderr, "vmfs-client: unknown %s (want virtiofs or serial)\n", w);
+				return 1;
+			}
+		} else if (strncmp(w, "vmjob.fs=", 9) == 0) {
+			words[nw++] = w + 9;
+		}
+	}
+	int failed = 0, found = 0;
+	for (int i = 0; i < nw; i++) {
 		char *s2 = NULL;
-		for (char *e = strtok_r(w + 9, ",", &s2); e; e = strtok_r(NULL, ",", &s2)) {
+		for (char *e = strtok_r(words[i], ",", &s2); e; e = strtok_r(NULL, ",", &s2)) {
 			char *colon = strchr(e, ':');
 			char *end;
 			unsigned long idx = strtoul(e, &end, 10);
@@ -118,14 +163,18 @@ static int run_cmdline(const char *file, int wait_s, int threads)
 				failed++;
 				continue;
 			}
-			char port[32];
-			snprintf(port, sizeof(port), "org.vmjob.fs.%lu", idx);
 			found++;
 			if (mkdir_p(colon + 1) < 0) {
 				fprintf(stderr, "vmfs-client: mkdir %s: %s\n", colon + 1, strerror(errno));
 				failed++;
 				continue;
 			}
+			if (virtiofs) {
+				failed += mount_virtiofs(idx, colon + 1, wait_s);
+				continue;
+			}
+			char port[32];
+			snprintf(port, sizeof(port), "org.vmjob.fs.%lu", idx);
 			if (run_one(port, colon + 1, wait_s, threads, 0) != 0)
 				failed++;
 			else
