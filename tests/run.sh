@@ -19,7 +19,8 @@ make -s fuzz FUZZ_SECONDS=${VMJOB_FUZZ_SECONDS:-20}; record fuzz/bounded $?
 # The filesystem gateway in a guest booted by plain QEMU (no Slurm needed).
 if [ -z "${VMJOB_TESTS:-}" ] || [[ " $VMJOB_TESTS " == *" fsgateway "* ]]; then
 	echo "--- fsgateway"
-	tests/fsgateway/run.sh; record fsgateway/vm $?
+	tests/fsgateway/run.sh; record fsgateway/virtiofs $?
+	TRANSPORT=serial NFILES=2000 NOPS=1000 tests/fsgateway/run.sh; record fsgateway/serial $?
 fi
 only=${VMJOB_TESTS:-}
 # hvd's own tests (a private hvd on a test socket, libvirt, the image repo).
