@@ -43,8 +43,10 @@ echo "FSBENCH-CONFIG size_mb=$SIZE rand_s=$SECS nfiles=$NF mem_kb=$(awk '/MemTot
 # mounted until the end, so a repeat finds its server still there.
 mount_row() { # mount_row ROW MNT
 	case $1 in
-	gw) $B/vmfs-client -w 30 org.vmjob.fs.0 "$2" ;;
-	gw-base) $B/vmfs-client-base -w 30 org.vmjob.fs.1 "$2" ;;
+	# the gateway over virtio-fs, mounted as vmfs-client does it
+	gw) mount -t virtiofs -o nosuid,nodev benchgw "$2" ;;
+	gw-base) mount -t virtiofs -o nosuid,nodev benchgwbase "$2" ;;
+	gw-serial) $B/vmfs-client -w 30 org.vmjob.fs.0 "$2" ;;
 	sshfs) sshfs_mount org.vmjob.sftp.0 "$(arg fsbench.sftp0)" "$2" ;;
 	sshfs-seed) sshfs_mount org.vmjob.sftp.1 "$(arg fsbench.sftp1)" "$2" "$SSHFS_OPTS" ;;
 	9p) mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 bench9p "$2" ;;

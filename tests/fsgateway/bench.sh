@@ -6,16 +6,21 @@
 #   chan       the raw virtio-serial port (host: socat to /dev/zero and
 #              /dev/null): the most any protocol over such a port can do
 #   local      the guest's scratch disk (virtio-blk, ext4), the upper bound
-#   gw         vmfs-client -> virtio-serial -> vmfs-server (the gateway)
+#   gw         the gateway: the guest's virtiofs driver -> vhost-user-fs-pci
+#              (tag benchgw) -> vmfs-server --vhost-user (bridge + server)
+#   gw-serial  the gateway's other transport: vmfs-client -> virtio-serial
+#              -> vmfs-server --channel
 #   sshfs      sshfs -o passive -> virtio-serial -> socat -> sftp-server
 #   sshfs-seed the same with the seed's options (SSHFS_SEED below)
 #   9p         QEMU's virtio-9p (-fsdev local, security_model=none)
 #   virtiofs   virtiofsd (QEMU 7.2's C one) over vhost-user-fs, cache=auto
+# Both vhost-user-fs devices have queue-size=1024 (as hvd gives the gateway).
 # Needs root (QEMU, cache drops, useradd). Env: SIZE_MB (1024; 256 for a
 # quick run), RAND_SECS (20), NFILES (5000), ROWS (all, comma separated),
 # MEM (2048 MiB), SMP (1), TIMEOUT (1800 s), KEEP=1 keeps the work dir,
-# GW_BASE=DIR (a vmfs-server and vmfs-client built elsewhere, e.g. from an
-# older commit) adds the row gw-base: before/after in the same guest.
+# GW_BASE=DIR (a vmfs-server with --vhost-user built elsewhere, e.g. from
+# an older commit) adds the row gw-base, that server over a third virtio-fs
+# device (tag benchgwbase): before/after in the same guest.
 # Results: the table on stdout, raw lines in build/fsbench/results.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +28,7 @@ B=build
 IMG=$B/images
 O=$B/fsbench
 SIZE_MB=${SIZE_MB:-1024} RAND_SECS=${RAND_SECS:-20} NFILES=${NFILES:-5000}
-ROWS=${ROWS:-chan,local,gw,sshfs,sshfs-seed,9p,virtiofs}
+ROWS=${ROWS:-chan,local,gw,gw-serial,sshfs,sshfs-seed,9p,virtiofs}
 MEM=${MEM:-2048} SMP=${SMP:-1} TIMEOUT=${TIMEOUT:-1800} ACCEL=${ACCEL:-tcg}
 SSHFS_SEED=direct_io,no_readahead,sshfs_sync
 SFTP_SERVER=/usr/lib/openssh/sftp-server VIRTIOFSD=/usr/lib/qemu/virtiofsd
@@ -47,12 +52,13 @@ cleanup() {
 	[ "${KEEP:-0}" = 1 ] && echo "work dir kept: $W" || rm -rf "$W"
 }
 trap cleanup EXIT
-mkdir -p "$W"/export/{gw,gw-base,sshfs,sshfs-seed,9p,virtiofs}
-chown vmfs-a: "$W"/export/{gw,gw-base,sshfs,sshfs-seed}
+mkdir -p "$W"/export/{gw,gw-serial,gw-base,sshfs,sshfs-seed,9p,virtiofs}
+chown vmfs-a: "$W"/export/{gw,gw-serial,gw-base,sshfs,sshfs-seed}
 if [ -n "${GW_BASE:-}" ]; then
-	[ -x "$GW_BASE"/vmfs-server ] && [ -x "$GW_BASE"/vmfs-client ] ||
-		{ echo "bench.sh: GW_BASE=$GW_BASE lacks vmfs-server/vmfs-client" >&2; exit 2; }
-	case ",$ROWS," in *,gw-base,*) ;; *) ROWS=${ROWS//gw/gw-base,gw} ;; esac
+	"$GW_BASE"/vmfs-server --help 2>&1 | grep -q -- --vhost-user ||
+		{ echo "bench.sh: GW_BASE=$GW_BASE has no vmfs-server with --vhost-user" >&2; exit 2; }
+	# gw-base runs before each gw unless ROWS places it already.
+	case ",$ROWS," in *,gw-base,*) ;; *) ROWS=$(echo "$ROWS" | tr , '\n' | awk '$0 == "gw" {print "gw-base"} {print}' | paste -sd,) ;; esac
 fi
 
 # ---- the benchmark image: a copy of the minimal root, grown, with the
@@ -73,8 +79,6 @@ printf '::sysinit:/etc/init.d/rcS\n::sysinit:/fsbench/bench-guest.sh\n' > "$W"/i
 	echo "write $O/fsbench /fsbench/fsbench"
 	echo "write $B/fsgateway/vmfs-client /fsbench/vmfs-client"
 	echo "write tests/fsgateway/bench-guest.sh /fsbench/bench-guest.sh"
-	[ -n "${GW_BASE:-}" ] && echo "write $GW_BASE/vmfs-client /fsbench/vmfs-client-base" &&
-		echo "sif /fsbench/vmfs-client-base mode 0100755"
 	echo "write /usr/bin/sshfs /fsbench/sshfs"
 	for f in fsbench vmfs-client bench-guest.sh sshfs; do echo "sif /fsbench/$f mode 0100755"; done
 	# sshfs is dynamic: its libraries (and the loader) under their sonames.
@@ -95,11 +99,29 @@ rm -f "$O"/scratch.img
 truncate -s $((SIZE_MB * 2 + 1024))M "$O"/scratch.img
 mkfs.ext4 -q -F -L scratch "$O"/scratch.img
 
-# ---- host ends. virtiofsd is the vhost-user server: it starts first.
+# ---- host ends. The vhost-user servers start first (QEMU connects to
+# them at start): virtiofsd, and the gateway as hvd starts it (root; the
+# bridge and its FUSE child drop to the owner before reading the guest).
 $VIRTIOFSD --socket-path="$W"/vfs.sock -o source="$W"/export/virtiofs -o cache=auto \
 	>"$W"/virtiofsd.log 2>&1 &
 pids+=($!)
-for i in $(seq 100); do [ -S "$W"/vfs.sock ] && break; sleep 0.1; done
+$B/fsgateway/vmfs-server --vhost-user "$W"/gw.sock --export "$W"/export/gw \
+	--uid "$OWNER" --gid "$OGID" 2>"$W"/server.log &
+pids+=($!)
+vhost_sockets="vfs gw"
+if [ -n "${GW_BASE:-}" ]; then
+	"$GW_BASE"/vmfs-server --vhost-user "$W"/gwbase.sock --export "$W"/export/gw-base \
+		--uid "$OWNER" --gid "$OGID" 2>"$W"/server-base.log &
+	pids+=($!)
+	vhost_sockets="$vhost_sockets gwbase"
+fi
+qemu_gwbase=()
+for s in $vhost_sockets; do
+	for i in $(seq 100); do [ -S "$W/$s.sock" ] && break; sleep 0.1; done
+	[ -S "$W/$s.sock" ] || { echo "bench.sh: $W/$s.sock did not appear" >&2; cat "$W"/*.log >&2; exit 1; }
+done
+[ -n "${GW_BASE:-}" ] && qemu_gwbase=(-chardev socket,id=gwbase,path="$W"/gwbase.sock
+	-device vhost-user-fs-pci,chardev=gwbase,tag=benchgwbase,queue-size=1024)
 
 : > "$W"/console.log
 qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboot -net none \
@@ -116,8 +138,6 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-device virtserialport,chardev=raw,name=org.vmjob.bench.raw \
 	-chardev socket,id=fs0,path="$W"/fs0.sock,server=on,wait=off \
 	-device virtserialport,chardev=fs0,name=org.vmjob.fs.0 \
-	-chardev socket,id=fs1,path="$W"/fs1.sock,server=on,wait=off \
-	-device virtserialport,chardev=fs1,name=org.vmjob.fs.1 \
 	-chardev socket,id=sf0,path="$W"/sf0.sock,server=on,wait=off \
 	-device virtserialport,chardev=sf0,name=org.vmjob.sftp.0 \
 	-chardev socket,id=sf1,path="$W"/sf1.sock,server=on,wait=off \
@@ -125,20 +145,18 @@ qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" -smp "$SMP" -display none -no-reboo
 	-fsdev local,id=p9,path="$W"/export/9p,security_model=none \
 	-device virtio-9p-pci,fsdev=p9,mount_tag=bench9p \
 	-chardev socket,id=vfs,path="$W"/vfs.sock \
-	-device vhost-user-fs-pci,chardev=vfs,tag=benchvfs &
+	-device vhost-user-fs-pci,chardev=vfs,tag=benchvfs,queue-size=1024 \
+	-chardev socket,id=gw,path="$W"/gw.sock \
+	-device vhost-user-fs-pci,chardev=gw,tag=benchgw,queue-size=1024 \
+	"${qemu_gwbase[@]}" &
 qpid=$!; pids+=("$qpid")
-for s in ctl raw fs0 fs1 sf0 sf1; do
+for s in ctl raw fs0 sf0 sf1; do
 	for i in $(seq 100); do [ -S "$W/$s.sock" ] && break; sleep 0.1; done
 done
-# The gateway as hvd starts it (root, drops to the owner before reading).
-$B/fsgateway/vmfs-server --channel "$W"/fs0.sock --export "$W"/export/gw \
-	--uid "$OWNER" --gid "$OGID" 2>"$W"/server.log &
+# The serial gateway as hvd starts it (root, drops to the owner before reading).
+$B/fsgateway/vmfs-server --channel "$W"/fs0.sock --export "$W"/export/gw-serial \
+	--uid "$OWNER" --gid "$OGID" 2>"$W"/server-serial.log &
 pids+=($!)
-if [ -n "${GW_BASE:-}" ]; then
-	"$GW_BASE"/vmfs-server --channel "$W"/fs1.sock --export "$W"/export/gw-base \
-		--uid "$OWNER" --gid "$OGID" 2>"$W"/server-base.log &
-	pids+=($!)
-fi
 # sftp-server as the ordinary user, its SFTP stream straight on the port.
 for n in 0 1; do
 	d=$W/export/sshfs; [ $n = 1 ] && d=$W/export/sshfs-seed
@@ -199,11 +217,13 @@ END {
 		printf "\n"
 	}
 	# The targets: the gateway beats both sshfs rows everywhere and has
-	# at least 80% of virtiofs on the throughput columns.
-	for (j = 1; j <= 7; j++) {
-		g = v["gw", m[j]]; s1 = v["sshfs", m[j]]; s2 = v["sshfs-seed", m[j]]; f = v["virtiofs", m[j]]
+	# at least 80% of virtiofs on the throughput columns (gw-serial: the
+	# same figures for the virtio-serial transport).
+	split("gw gw-serial", gws, " ")
+	for (k = 1; k <= 2; k++) for (j = 1; j <= 7; j++) {
+		g = v[gws[k], m[j]]; s1 = v["sshfs", m[j]]; s2 = v["sshfs-seed", m[j]]; f = v["virtiofs", m[j]]
 		if (g == "") continue
-		line = sprintf("gw/%s: ", m[j])
+		line = sprintf("%s/%s: ", gws[k], m[j])
 		if (s1 != "") line = line sprintf("x%.2f sshfs ", g / s1)
 		if (s2 != "") line = line sprintf("x%.2f sshfs-seed ", g / s2)
 		if (f != "") line = line sprintf("%.0f%% of virtiofs", 100 * g / f)
