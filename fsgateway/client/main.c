@@ -115,6 +115,9 @@ static int mount_virtiofs(unsigned long idx, const char *mnt, int wait_s)
 		fprintf(stderr, "vmfs-client: mounting %s at %s: %s\n", tag, mnt, strerror(errno));
 	else if (errno == ETIMEDOUT)
 		fprintf(stderr, "vmfs-client: %s at %s: the host did not answer within %d s\n", tag, mnt, wait_s);
+	else if (errno == ECONNREFUSED) /* the kernel's answer once INIT failed */
+		fprintf(stderr, "vmfs-client: %s at %s: the host's server failed the session start (INIT)\n", tag,
+			mnt);
 	else
 		fprintf(stderr, "vmfs-client: %s at %s: the host answered %s\n", tag, mnt, strerror(errno));
 	return 1;
