@@ -109,6 +109,9 @@ if [ "$TRANSPORT" = virtiofs ]; then
 		for i in $(seq 100); do [ -S "$W"/vfs$n.sock ] && break; sleep 0.1; done
 		[ -S "$W"/vfs$n.sock ] ||
 			{ echo "FAIL server $n did not create its socket:"; cat "$W"/server$n.log; exit 1; }
+		# no --socket-owner: root's, nobody else may connect
+		m=$(stat -c %a:%u:%g "$W"/vfs$n.sock)
+		case $m in [67]00:0:0) pass "socket-private $n" ;; *) fail "socket-private $n: mode:uid:gid $m" ;; esac
 		qemu_fs+=(-chardev socket,id=vfs$n,path="$W"/vfs$n.sock
 			-device vhost-user-fs-pci,chardev=vfs$n,tag=vmjob.fs.$n,queue-size=1024)
 	done
