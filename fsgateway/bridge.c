@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,12 +173,24 @@ static int control(struct bridge *b)
 	return 0;
 }
 
-static int accept_qemu(int listen_fd, uid_t peer_uid, volatile sig_atomic_t *stop)
+/* Wait for QEMU. Should it never come (hvd died between starting us and
+ * starting the domain), we end once the socket is gone: hvd's clean-up of
+ * the VM's run dir, now or after its restart, removes it. */
+static int accept_qemu(int listen_fd, const char *path, uid_t peer_uid, volatile sig_atomic_t *stop)
 {
 	while (!*stop) {
-		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		struct pollfd pf = { listen_fd, POLLIN, 0 };
+		int p = poll(&pf, 1, 1000);
+		struct stat st;
+		if (p == 0 && lstat(path, &st) < 0 && errno == ENOENT) {
+			fprintf(stderr, "vmfs-server: %s was removed before QEMU connected\n", path);
+			return -1;
+		}
+		if (p <= 0)
+			continue;
+		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
 				continue;
 			fprintf(stderr, "vmfs-server: accept: %s\n", strerror(errno));
 			return -1;
@@ -185,7 +198,7 @@ static int accept_qemu(int listen_fd, uid_t peer_uid, volatile sig_atomic_t *sto
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
-		    (cr.uid == peer_uid || cr.uid == 0))
+		    (cr.uid == peer_uid || cr.uid == 0) && fcntl(c, F_SETFL, 0) == 0)
 			return c;
 		fprintf(stderr, "vmfs-server: refusing a connection from uid %u pid %d (QEMU runs as %u)\n",
 			(unsigned)cr.uid, (int)cr.pid, (unsigned)peer_uid);
@@ -236,8 +249,8 @@ static int loop(struct bridge *b, volatile sig_atomic_t *stop)
 	return 0;
 }
 
-int fsgw_bridge_run(int listen_fd, uid_t peer_uid, int ctl, pid_t server, struct vq_shared *sh,
-		    volatile sig_atomic_t *stop)
+int fsgw_bridge_run(int listen_fd, const char *path, uid_t peer_uid, int ctl, pid_t server,
+		    struct vq_shared *sh, volatile sig_atomic_t *stop)
 {
 	struct bridge *b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -250,7 +263,7 @@ int fsgw_bridge_run(int listen_fd, uid_t peer_uid, int ctl, pid_t server, struct
 	b->server = server;
 	b->sh = sh;
 	int rc;
-	b->sock = accept_qemu(listen_fd, peer_uid, stop);
+	b->sock = accept_qemu(listen_fd, path, peer_uid, stop);
 	close(listen_fd);
 	if (b->sock < 0) {
 		rc = *stop ? 0 : 1;

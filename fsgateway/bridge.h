@@ -12,12 +12,13 @@
 
 struct vq_shared;
 
-/* Accept QEMU on listen_fd (only a peer running as peer_uid, or root), then
+/* Accept QEMU on listen_fd (bound at path; only a peer running as peer_uid,
+ * or root; we give up if path disappears first), then
  * relay its control messages to the server over ctl until QEMU disconnects
  * (returns 0) or *stop is set (returns 0) or the connection breaks (1).
  * server is the server's pid (reaped here if it dies), sh the page it
  * shares. Closing ctl before returning ends the server. */
-int fsgw_bridge_run(int listen_fd, uid_t peer_uid, int ctl, pid_t server, struct vq_shared *sh,
-		    volatile sig_atomic_t *stop);
+int fsgw_bridge_run(int listen_fd, const char *path, uid_t peer_uid, int ctl, pid_t server,
+		    struct vq_shared *sh, volatile sig_atomic_t *stop);
 
 #endif

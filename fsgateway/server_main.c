@@ -265,6 +265,8 @@ int main(int argc, char **argv)
 		close(fd);
 	} else if (fuse_set_signal_handlers(se) != 0) {
 		fprintf(stderr, "vmfs-server: cannot install signal handlers\n");
+	} else if (g.chan.vq && fsgw_vq_ready(g.chan.vq) < 0) {
+		fprintf(stderr, "vmfs-server: the bridge is gone before the start\n");
 	} else {
 		int r = fuse_session_loop(se);
 		fuse_remove_signal_handlers(se);
@@ -276,7 +278,8 @@ int main(int argc, char **argv)
 		else if (r < 0)
 			fprintf(stderr, "vmfs-server: channel closed on error: %s\n", strerror(-r));
 		if (g.chan.refused)
-			fprintf(stderr, "vmfs-server: %llu guest requests refused by the validator (the last: opcode %u)\n",
+			fprintf(stderr, "vmfs-server: %llu guest requests answered without the filesystem "
+				"(unsupported or malformed; the last: opcode %u)\n",
 				(unsigned long long)g.chan.refused, g.chan.last_refused);
 	}
 	if (se)

@@ -5,6 +5,7 @@
 #include "fsgw.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* Listening socket at path, connectable only by uid:gid (and root). Bound
- * under a temporary name and renamed once listening: the path appearing is
- * the "ready" signal hvd and the tests wait for. */
+static void tmp_name(const char *path, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s.new", path);
+}
+
+/* Listening socket at path's temporary name, connectable only by uid:gid
+ * (and root). It is renamed to path once the server has opened the export
+ * (see run_bridge): the path appearing is the "ready" signal hvd and the
+ * tests wait for, and a server that cannot start never looks ready. */
 static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) >= (int)sizeof(sa.sun_path))
+	if (strlen(path) + 4 >= sizeof(sa.sun_path))
 		return vj_err_set(err, ENAMETOOLONG, "socket path too long: %s", path);
+	tmp_name(path, sa.sun_path, sizeof(sa.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "socket");
@@ -43,8 +51,8 @@ static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
 	mode_t old = umask(077);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || chown(sa.sun_path, uid, gid) < 0 || listen(fd, 4) < 0 ||
-	    rename(sa.sun_path, path) < 0) {
+	if (r < 0 || chown(sa.sun_path, uid, gid) < 0 || chmod(sa.sun_path, 0600) < 0 ||
+	    listen(fd, 4) < 0) {
 		int e = errno;
 		unlink(sa.sun_path);
 		close(fd);
@@ -77,6 +85,23 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* Ready when the server says so (export open, session made); if it
+	 * fails instead, its own message is in the log and we never look
+	 * ready. Renaming needs root (hvd's run dir), so before the drop. */
+	char tmp[PATH_MAX], c;
+	tmp_name(v->path, tmp, sizeof(tmp));
+	ssize_t r;
+	do
+		r = read(ctl, &c, 1);
+	while (r < 0 && errno == EINTR && !stop);
+	if (r != 1 || rename(tmp, v->path) < 0) {
+		if (r == 1)
+			fprintf(stderr, "vmfs-server: renaming %s: %s\n", tmp, strerror(errno));
+		unlink(tmp);
+		close(ctl);
+		reap(child);
+		return 1;
+	}
 	/* The bridge touches no files: a few fds (QEMU, the server, eventfds)
 	 * and the guest's memory, as the job owner like the server. */
 	if (fsgw_keep_fds(lfd, ctl, &err) < 0 || fsgw_set_fd_limit(64, &err) < 0 ||
@@ -86,7 +111,7 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 		reap(child);
 		return 1;
 	}
-	int rc = fsgw_bridge_run(lfd, v->sock_uid, ctl, child, sh, &stop);
+	int rc = fsgw_bridge_run(lfd, v->path, v->sock_uid, ctl, child, sh, &stop);
 	reap(child);
 	return rc;
 }

@@ -176,3 +176,9 @@ ssize_t fsgw_vq_writev(int fd, struct iovec *iov, int count, void *fsgw)
 	finish(x, vq_iov_to_iov(x->e.in, x->e.nin, iov, (unsigned)count));
 	return (ssize_t)total;
 }
+
+int fsgw_vq_ready(struct fsgw_vqio *x)
+{
+	char c = 'R';
+	return write(x->ctl, &c, 1) == 1 ? 0 : -1;
+}

@@ -40,4 +40,8 @@ struct fsgw_vqio {
 ssize_t fsgw_vq_read(int fd, void *buf, size_t len, void *fsgw);
 ssize_t fsgw_vq_writev(int fd, struct iovec *iov, int count, void *fsgw);
 
+/* Tell the bridge the export is open and the session made: it then puts
+ * the socket in place (vhost_start.c). One byte, before any message. */
+int fsgw_vq_ready(struct fsgw_vqio *x);
+
 #endif
