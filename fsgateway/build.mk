@@ -67,3 +67,10 @@ FUZZERS += $(VHOST_FUZZER)
 $(VHOST_FUZZER): tests/fuzz/fuzz_vhost.c fsgateway/virtq.c fsgateway/vhost_user.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUZZ_FLAGS) -o $@ $^
+
+# Unit tests of the ring walker and the vhost-user handler (ASan/UBSan; run
+# by tests/run.sh with every build/tests/test_*).
+$(B)/tests/test_virtq: fsgateway/test_virtq.c fsgateway/virtq.c fsgateway/vhost_user.c tests/unit/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(TEST_SAN) -Itests/unit -Ifsgateway -o $@ fsgateway/test_virtq.c fsgateway/virtq.c fsgateway/vhost_user.c
+all: $(B)/tests/test_virtq

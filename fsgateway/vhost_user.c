@@ -165,8 +165,11 @@ static int vring_fd(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 	bool nofd = m->p.u64 & VU_VRING_NOFD;
 	if (nofd != (nfds == 0) || nfds > 1)
 		return fail(why, whysz, "vring fd message with %u fds and NOFD=%d", nfds, nofd);
-	int fd = nfds ? fds[0] : -1;
-	fds[0] = -1;
+	int fd = -1;
+	if (nfds) {
+		fd = fds[0];
+		fds[0] = -1; /* ours now: the caller must not close it */
+	}
 	switch (m->request) {
 	case VU_SET_VRING_KICK:
 		if (fd < 0)
