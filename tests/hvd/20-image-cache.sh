@@ -190,6 +190,13 @@ start_hvd
 hvctl pull fa >/dev/null && sleep 1.1 && hvctl pull fb >/dev/null && sleep 1.1 &&
 	hvctl pull fa >/dev/null
 check "pulls succeed" test $? = 0
+# Within one pull the three files' mtimes come from the kernel's coarse
+# clock: they may tie, and once (CI) came out with fb's kernel older than
+# its root. Order fb's own files explicitly (root oldest, all still older
+# than fa's second use), so the check below tests LRU, not the clock.
+fbr=$(stat -c %.9Y "cache/$(sha repo/fb-root)")
+later=$(awk -v t="$fbr" 'BEGIN { printf "%.3f", t + 0.3 }')
+touch -m -d "@$later" "cache/$(sha repo/fb-k)" "cache/$(sha repo/fb-i)"
 # Last use lives on disk (mtime): a restarted hvd knows the order.
 kill "$hvd_pid"; wait "$hvd_pid" 2>/dev/null
 start_hvd
