@@ -284,6 +284,11 @@ int main(int argc, char **argv)
 	}
 	if (se)
 		fuse_session_destroy(se);  /* closes the channel fd */
+	fuse_opt_free_args(&args);
+	if (g.chan.vq) {
+		vu_free(&g.chan.vq->dev); /* guest memory maps, eventfds */
+		free(g.chan.vq);
+	}
 	fsgw_tables_free(&g);
 	free(g.rbuf);
 	if (g.proc_fd >= 0)
