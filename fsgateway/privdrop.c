@@ -58,7 +58,7 @@ int fsgw_set_fd_limit(rlim_t n, struct vj_err *err)
 static int no_capabilities(struct vj_err *err)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
+	struct __user_cap_data_struct d[2] = { 0 }; /* valgrind knows only v1 capget */
 	if (syscall(SYS_capget, &h, d) < 0)
 		return vj_err_sys(err, errno, "capget");
 	for (int i = 0; i < 2; i++)
