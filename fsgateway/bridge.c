@@ -26,15 +26,6 @@ struct bridge {
 	struct vq_elem e;
 };
 
-static void signal_guest(struct vq *q)
-{
-	if (q->call >= 0 && vq_wants_interrupt(q)) {
-		uint64_t one = 1;
-		if (write(q->call, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			fprintf(stderr, "vmfs-server: signalling the guest: %s\n", strerror(errno));
-	}
-}
-
 /* Answer the request in b->e with EIO (or nothing, for FORGET-likes). */
 static void fail_request(struct bridge *b, struct vq *q)
 {
@@ -64,7 +55,7 @@ static void fail_queue(struct bridge *b, unsigned qi)
 		fprintf(stderr, "vmfs-server: queue %u disabled: the guest %s\n", qi, q->why);
 	}
 	if (n)
-		signal_guest(q);
+		vu_notify(q);
 }
 
 static void describe_exit(pid_t pid, char *out, size_t outsz)
@@ -106,7 +97,7 @@ static void take_over(struct bridge *b)
 		 * took the request), the request is still the guest's to wait on. */
 		if (head >= 0 && q->used_idx == used_then && vq_walk(q, &b->dev.mem, (uint16_t)head, &b->e) > 0) {
 			fail_request(b, q);
-			signal_guest(q);
+			vu_notify(q);
 		}
 		fail_queue(b, qi);
 	}

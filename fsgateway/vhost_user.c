@@ -418,3 +418,12 @@ int vu_send_fds(int sock, const struct vu_msg *m, const int *fds, unsigned nfds)
 	while (r < 0 && errno == EINTR);
 	return r == (ssize_t)(VU_HDR + m->size) ? 0 : -1;
 }
+
+void vu_notify(struct vq *q)
+{
+	if (q->call >= 0 && vq_wants_interrupt(q)) {
+		uint64_t one = 1;
+		if (write(q->call, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			fprintf(stderr, "vmfs-server: signalling the guest: %s\n", strerror(errno));
+	}
+}

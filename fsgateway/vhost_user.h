@@ -47,6 +47,9 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
  * -1 = error (why). fds gets what came along, *nfds its count. */
 int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, size_t whysz);
 int vu_send(int sock, const struct vu_msg *m);
+/* After pushing to q: interrupt the guest through its call eventfd, unless
+ * it asked not to be. */
+void vu_notify(struct vq *q);
 /* Messages the bridge forwards to the server (the rest it answers alone). */
 bool vu_forwarded(uint32_t request);
 /* vhost-user framing with fds (what the bridge forwards with). */

@@ -34,11 +34,7 @@ static void finish(struct fsgw_vqio *x, size_t len)
 	if (q->started)
 		vq_push(q, x->e.head, (uint32_t)len);
 	__atomic_store_n(&x->sh->q[x->cur].inflight_head, -1, __ATOMIC_RELEASE);
-	if (q->call >= 0 && vq_wants_interrupt(q)) {
-		uint64_t one = 1;
-		if (write(q->call, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			fprintf(stderr, "vmfs-server: signalling the guest: %s\n", strerror(errno));
-	}
+	vu_notify(q);
 	x->cur = -1;
 }
 
