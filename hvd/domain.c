@@ -227,7 +227,7 @@ static void quiet(void *ud, virErrorPtr e)
 	(void)e;
 }
 
-static const char *lv_msg(void)
+const char *hv_libvirt_errmsg(void)
 {
 	const char *m = virGetLastErrorMessage();
 	return m ? m : "unknown libvirt error";
@@ -240,7 +240,7 @@ int hv_libvirt_open(const char *uri, struct vj_err *err)
 	snprintf(conn_uri, sizeof(conn_uri), "%s", uri);
 	if (!conn)
 		conn = virConnectOpen(conn_uri);
-	int rc = conn ? 0 : vj_err_set(err, EIO, "cannot connect to libvirt at %s: %s", conn_uri, lv_msg());
+	int rc = conn ? 0 : vj_err_set(err, EIO, "cannot connect to libvirt at %s: %s", conn_uri, hv_libvirt_errmsg());
 	pthread_mutex_unlock(&conn_lock);
 	return rc;
 }
@@ -260,7 +260,7 @@ static virConnectPtr get_conn(struct vj_err *err)
 	if (c)
 		virConnectRef(c);
 	else
-		vj_err_set(err, EIO, "cannot connect to libvirt at %s: %s", conn_uri, lv_msg());
+		vj_err_set(err, EIO, "cannot connect to libvirt at %s: %s", conn_uri, hv_libvirt_errmsg());
 	pthread_mutex_unlock(&conn_lock);
 	return c;
 }
@@ -278,7 +278,7 @@ int hv_domain_start(const char *xml, const char *name, struct vj_err *err)
 	virDomainPtr d = virDomainCreateXML(c, xml, 0);
 	int rc = 0;
 	if (!d)
-		rc = vj_err_set(err, EIO, "libvirt cannot start domain %s: %s", name, lv_msg());
+		rc = vj_err_set(err, EIO, "libvirt cannot start domain %s: %s", name, hv_libvirt_errmsg());
 	else
 		virDomainFree(d);
 	virConnectClose(c);
@@ -295,7 +295,7 @@ int hv_domain_destroy(const char *name, struct vj_err *err)
 	if (d) {
 		if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 &&
 		    virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID)
-			rc = vj_err_set(err, EIO, "libvirt cannot destroy domain %s: %s", name, lv_msg());
+			rc = vj_err_set(err, EIO, "libvirt cannot destroy domain %s: %s", name, hv_libvirt_errmsg());
 		else
 			rc = 1;
 		/* A persistent definition (someone ran virsh define) would survive. */
@@ -303,7 +303,7 @@ int hv_domain_destroy(const char *name, struct vj_err *err)
 			virDomainUndefine(d);
 		virDomainFree(d);
 	} else if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
-		rc = vj_err_set(err, EIO, "libvirt cannot look up domain %s: %s", name, lv_msg());
+		rc = vj_err_set(err, EIO, "libvirt cannot look up domain %s: %s", name, hv_libvirt_errmsg());
 	}
 	virConnectClose(c);
 	return rc;

@@ -51,6 +51,8 @@ char *hv_domain_meta_xml(const struct hv_domain_spec *s);
 /* One shared connection (libvirt connections are thread-safe), reopened if
  * it broke. */
 int hv_libvirt_open(const char *uri, struct vj_err *err);
+/* libvirt's last error message for this thread, never NULL. */
+const char *hv_libvirt_errmsg(void);
 int hv_domain_start(const char *xml, const char *name, struct vj_err *err);
 /* Destroy if it exists: 1 destroyed, 0 none, -1 error. */
 int hv_domain_destroy(const char *name, struct vj_err *err);

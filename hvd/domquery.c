@@ -12,12 +12,6 @@
 #include "config.h"
 #include "meta.h"
 
-static const char *lv_msg(void)
-{
-	const char *m = virGetLastErrorMessage();
-	return m ? m : "unknown libvirt error";
-}
-
 int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err)
 {
 	char *xml = hv_domain_meta_xml(s);
@@ -31,11 +25,11 @@ int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err)
 	int rc = 0;
 	virDomainPtr d = virDomainLookupByName(c, s->name);
 	if (!d)
-		rc = vj_err_set(err, EIO, "libvirt cannot find domain %s: %s", s->name, lv_msg());
+		rc = vj_err_set(err, EIO, "libvirt cannot find domain %s: %s", s->name, hv_libvirt_errmsg());
 	else if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, "vmjob", HV_METADATA_NS,
 				      VIR_DOMAIN_AFFECT_LIVE) < 0)
 		rc = vj_err_set(err, EIO, "libvirt cannot update the metadata of %s: %s", s->name,
-				lv_msg());
+				hv_libvirt_errmsg());
 	if (d)
 		virDomainFree(d);
 	virConnectClose(c);
@@ -52,7 +46,7 @@ int hv_domain_foreach(void (*fn)(const char *name, const char *meta, void *ud), 
 	virDomainPtr *doms = NULL;
 	int n = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	if (n < 0) {
-		vj_err_set(err, EIO, "libvirt cannot list domains: %s", lv_msg());
+		vj_err_set(err, EIO, "libvirt cannot list domains: %s", hv_libvirt_errmsg());
 		virConnectClose(c);
 		return -1;
 	}

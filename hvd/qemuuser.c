@@ -124,9 +124,8 @@ int hv_qemu_user(const char *virt, uid_t *uid, gid_t *gid, struct vj_err *err)
 	char *caps = virConnectGetCapabilities(c);
 	int rc;
 	if (!caps) {
-		const char *m = virGetLastErrorMessage();
 		rc = vj_err_set(err, EIO, "libvirt cannot report its capabilities: %s",
-				m ? m : "unknown libvirt error");
+				hv_libvirt_errmsg());
 	} else {
 		rc = hv_qemu_user_parse(caps, virt, uid, gid, err);
 	}
