@@ -179,32 +179,29 @@ fi
 # can misfire ("8254 timer not connected") and hang the boot; the check buys
 # nothing on the virtual platforms vmjob runs on.
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-cat > "$OUT/catalogue.conf.new" <<CAT
-# vmjob image catalogue (written by images/build.sh). File names are relative
-# to the catalogue's URL.
-[minimal]
-description = Debian 12 kernel, busybox userland, vmagent
-root = minimal-root.img
-root_sha256 = $(sha "$OUT/minimal-root.img")
-root_size = $(stat -c %s "$OUT/minimal-root.img")
-kernel = minimal-vmlinuz
-kernel_sha256 = $(sha "$OUT/minimal-vmlinuz")
-initrd = minimal-initrd.img
-initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
-cmdline = console=ttyS0 quiet no_timer_check
-min_mem_mb = 128
+# One catalogue entry: NAME KERNEL_FILE DESCRIPTION (same root and initrd).
+entry() {
+	cat <<CAT
 
-[minimal-pvh]
-description = as minimal, with the kernel uncompressed (PVH boot, about 4 s faster under TCG)
+[$1]
+description = $3
 root = minimal-root.img
 root_sha256 = $(sha "$OUT/minimal-root.img")
 root_size = $(stat -c %s "$OUT/minimal-root.img")
-kernel = minimal-vmlinux
-kernel_sha256 = $(sha "$OUT/minimal-vmlinux")
+kernel = $2
+kernel_sha256 = $(sha "$OUT/$2")
 initrd = minimal-initrd.img
 initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
 cmdline = console=ttyS0 quiet no_timer_check
 min_mem_mb = 128
 CAT
+}
+{
+	echo "# vmjob image catalogue (written by images/build.sh). File names are relative"
+	echo "# to the catalogue's URL."
+	entry minimal minimal-vmlinuz "Debian 12 kernel, busybox userland, vmagent"
+	entry minimal-pvh minimal-vmlinux \
+		"as minimal, with the kernel uncompressed (PVH boot, about 4 s faster under TCG)"
+} > "$OUT/catalogue.conf.new"
 mv "$OUT/catalogue.conf.new" "$OUT/catalogue.conf"
 say "done: $OUT/catalogue.conf (kernel $KVER)"
