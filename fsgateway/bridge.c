@@ -22,7 +22,6 @@ struct bridge {
 	int ctl;             /* to the server; -1 once it is gone */
 	pid_t server;
 	struct vq_shared *sh;
-	bool said_broken[VU_MAX_QUEUES];
 	struct vq_elem e;
 };
 
@@ -32,10 +31,8 @@ static void fail_request(struct bridge *b, struct vq *q)
 	struct fuse_in_header in;
 	size_t len = 0;
 	if (vq_iov_to_buf(b->e.out, b->e.nout, 0, &in, sizeof(in)) == sizeof(in) &&
-	    !fsgw_no_reply(in.opcode)) {
-		struct fuse_out_header h = { .len = sizeof(h), .error = -EIO, .unique = in.unique };
-		len = vq_buf_to_iov(b->e.in, b->e.nin, &h, sizeof(h));
-	}
+	    !fsgw_no_reply(in.opcode))
+		len = fsgw_vq_error_reply(&b->e, in.unique, EIO);
 	vq_push(q, b->e.head, (uint32_t)len);
 }
 
@@ -50,10 +47,8 @@ static void fail_queue(struct bridge *b, unsigned qi)
 		fail_request(b, q);
 		n++;
 	}
-	if (r < 0 && !b->said_broken[qi]) {
-		b->said_broken[qi] = true;
-		fprintf(stderr, "vmfs-server: queue %u disabled: the guest %s\n", qi, q->why);
-	}
+	if (r < 0)
+		vu_report_broken(q, qi);
 	if (n)
 		vu_notify(q);
 }

@@ -427,3 +427,10 @@ void vu_notify(struct vq *q)
 			fprintf(stderr, "vmfs-server: signalling the guest: %s\n", strerror(errno));
 	}
 }
+
+void vu_report_broken(struct vq *q, unsigned index)
+{
+	if (q->broken && !q->reported)
+		fprintf(stderr, "vmfs-server: queue %u disabled: the guest %s\n", index, q->why);
+	q->reported = q->broken;
+}

@@ -50,6 +50,8 @@ int vu_send(int sock, const struct vu_msg *m);
 /* After pushing to q: interrupt the guest through its call eventfd, unless
  * it asked not to be. */
 void vu_notify(struct vq *q);
+/* After vq_pop failed: say once, in the log, what the guest broke. */
+void vu_report_broken(struct vq *q, unsigned index);
 /* Messages the bridge forwards to the server (the rest it answers alone). */
 bool vu_forwarded(uint32_t request);
 /* vhost-user framing with fds (what the bridge forwards with). */

@@ -40,6 +40,7 @@ void *vq_uva_to_host(const struct vq_mem *m, uint64_t uva, uint64_t len);
 struct vq {
 	uint16_t num;            /* queue size, 0 = not configured */
 	bool addr_set, enabled, started, broken;
+	bool reported;           /* its breakage is in the log already */
 	bool indirect;           /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	uint64_t desc_uva, avail_uva, used_uva;
 	struct vring_desc *desc;

@@ -38,10 +38,10 @@ static void finish(struct fsgw_vqio *x, size_t len)
 	x->cur = -1;
 }
 
-static void answer(struct fsgw_vqio *x, uint64_t unique, int err)
+size_t fsgw_vq_error_reply(const struct vq_elem *e, uint64_t unique, int err)
 {
 	struct fuse_out_header h = { .len = sizeof(h), .error = -err, .unique = unique };
-	finish(x, vq_buf_to_iov(x->e.in, x->e.nin, &h, sizeof(h)));
+	return vq_buf_to_iov(e->in, e->nin, &h, sizeof(h));
 }
 
 /* The request just taken: into buf for libfuse (returns its length), or
@@ -69,7 +69,7 @@ static size_t request(struct fsgw *g, struct fsgw_vqio *x, void *buf, size_t max
 	g->chan.refused++;
 	g->chan.last_refused = h->opcode;
 	if (v == FSGW_REPLY)
-		answer(x, h->unique, err);
+		finish(x, fsgw_vq_error_reply(&x->e, h->unique, err));
 	else
 		finish(x, 0);
 	return 0;
@@ -141,10 +141,8 @@ ssize_t fsgw_vq_read(int fd, void *buf, size_t len, void *fsgw)
 			if (!q->started || !q->enabled)
 				continue;
 			int r = vq_pop(q, &x->dev.mem, &x->e);
-			if (r < 0 && !x->said_broken[qi]) {
-				x->said_broken[qi] = true;
-				fprintf(stderr, "vmfs-server: queue %u disabled: the guest %s\n", qi, q->why);
-			}
+			if (r < 0)
+				vu_report_broken(q, qi);
 			if (r <= 0)
 				continue;
 			x->next = qi + 1; /* the other queues first next time */

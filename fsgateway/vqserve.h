@@ -32,9 +32,12 @@ struct fsgw_vqio {
 	struct vq_shared *sh;
 	int cur;                 /* queue of the request libfuse holds, -1 none */
 	unsigned next;           /* round robin over the queues */
-	bool said_broken[VU_MAX_QUEUES];
 	struct vq_elem e;        /* the request libfuse holds */
 };
+
+/* Write a FUSE error reply (header only) into e's writable buffers;
+ * returns the bytes written, for vq_push. */
+size_t fsgw_vq_error_reply(const struct vq_elem *e, uint64_t unique, int err);
 
 /* libfuse custom I/O over the queues (session userdata: struct fsgw *). */
 ssize_t fsgw_vq_read(int fd, void *buf, size_t len, void *fsgw);
