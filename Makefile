@@ -1,10 +1,13 @@
 # vmjob: one entry point for build, install, demo and tests.
 #   make            build everything (warning-free, -Wall -Wextra -Werror)
-#   make images     build the guest worker image (Debian kernel, busybox, vmagent)
+#   make test       unit tests + a short fuzz pass: no root, no cluster (the inner loop)
+#   make images     build the guest images
 #   make install    install (honours PREFIX, DESTDIR, SYSCONFDIR)
 #   make demo       install deps, build, bring up the local cluster, run a VM job
-#   make check      run every test on the local cluster
-# Each component keeps its rules in its own fragment (*/build.mk); outputs go to build/.
+#   make check      make test, then every test on the local cluster
+# Each component keeps its rules in its own fragment (*/build.mk); outputs go
+# to build/. A source's component is the first element of its path (hvd,
+# client, fsgateway, ...): CFLAGS_<component> are its compile flags.
 
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
@@ -26,8 +29,10 @@ VJ_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -Icommon $(SANITIZE) \
 	-DVJ_SYSCONFDIR='"$(SYSCONFDIR)"' -DVJ_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
 	-DVJ_RUNSTATEDIR='"$(RUNSTATEDIR)"' -DVJ_LIBEXECDIR='"$(LIBEXECDIR)"'
 VJ_LDFLAGS := $(SANITIZE)
+# Unit tests are built with these (the parsers they cover face hostile input).
+TEST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all install images demo check clean
+.PHONY: all install images demo check test clean
 all:
 
 # The flags (PREFIX & co. are compiled in) are part of every object's inputs:
@@ -40,13 +45,35 @@ $(shell mkdir -p $(B))
 $(file >$(FLAGS_STAMP),$(FLAGS_NOW))
 endif
 
-# Objects: build/<dir>/<file>.o from <dir>/<file>.c, with header dependencies.
+comp = $(firstword $(subst /, ,$(1)))
+
+# Objects: build/<dir>/<file>.o from <dir>/<file>.c, with header dependencies;
+# build/san/... the same, sanitized, for the unit tests.
 $(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c $< -o $@
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) -MMD -MP -c $< -o $@
+$(B)/san/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) $(TEST_SAN) -MMD -MP -c $< -o $@
 
-include common/build.mk
-include $(wildcard hvd/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk tests/build.mk etc/build.mk)
+# $(call archive,NAME,SOURCES): build/lib/libNAME.a and its sanitized twin
+# build/san/lib/libNAME.a. Programs and unit tests link archives, so each
+# takes only the objects it uses.
+define archive
+$(B)/lib/lib$(1).a: $(2:%.c=$(B)/%.o)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$(B)/san/lib/lib$(1).a: $(2:%.c=$(B)/san/%.o)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+
+# Sources of a component that are neither unit tests nor a program's main.
+lib_srcs = $(filter-out $(2),$(foreach f,$(wildcard $(1)),$(if $(filter test_%,$(notdir $(f))),,$(f))))
+
+include common/build.mk client/build.mk
+include hvd/build.mk hvctl/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk
+include tests/build.mk etc/build.mk
 
 -include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
 

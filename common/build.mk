@@ -1,11 +1,8 @@
-# Shared wire protocol and helpers, linked into every component (also the
-# statically linked guest agent and the SPANK plugin, hence -fPIC everywhere).
-COMMON_SRCS := common/err.c common/kv.c common/frame.c
-COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o)
-LIBCOMMON := $(B)/libvjcommon.a
-
-$(LIBCOMMON): $(COMMON_OBJS)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+# common/: the wire protocol and the basics every part links (the statically
+# linked guest agent and the SPANK plugin too, hence -fPIC everywhere).
+COMMON_SRCS := $(call lib_srcs,common/*.c)
+LIBCOMMON := $(B)/lib/libvjcommon.a
+$(eval $(call archive,vjcommon,$(COMMON_SRCS)))
+UNIT_LINK_common := $(B)/san/lib/libvjcommon.a
 
 all: $(LIBCOMMON)

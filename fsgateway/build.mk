@@ -1,19 +1,17 @@
 # fsgateway: vmfs-server (host, libfuse3 low-level over the VM's
 # virtio-serial channel) and vmfs-client (guest, static: the guest has no
 # glibc), plus the fuzz target for the host-side validator.
-FSGW_SERVER_SRCS := fsgateway/server_main.c fsgateway/channel_io.c fsgateway/validate.c \
-	fsgateway/handles.c fsgateway/privdrop.c fsgateway/ops_common.c fsgateway/ops_entry.c \
-	fsgateway/ops_dir.c fsgateway/ops_file.c fsgateway/ops_xattr.c \
-	fsgateway/vhost_start.c fsgateway/bridge.c fsgateway/vq_io.c fsgateway/vhost_user.c \
-	fsgateway/virtq.c
+FSGW_SRCS := $(call lib_srcs,fsgateway/*.c,fsgateway/server_main.c)
+$(eval $(call archive,fsgw,$(FSGW_SRCS)))
 FSGW_CLIENT_SRCS := $(wildcard fsgateway/client/*.c)
 FSGW_SERVER := $(B)/fsgateway/vmfs-server
 FSGW_CLIENT := $(B)/fsgateway/vmfs-client
 FUSE3_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 FUSE3_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
-EXTRA_CFLAGS_fsgateway/ := $(FUSE3_CFLAGS)
+CFLAGS_fsgateway := -Ifsgateway $(FUSE3_CFLAGS)
+UNIT_LINK_fsgateway := $(B)/san/lib/libfsgw.a $(B)/san/lib/libvjcommon.a $(FUSE3_LIBS) -lpthread
 
-$(FSGW_SERVER): $(FSGW_SERVER_SRCS:%.c=$(B)/%.o) $(LIBCOMMON)
+$(FSGW_SERVER): $(B)/fsgateway/server_main.o $(B)/lib/libfsgw.a $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) -o $@ $^ $(FUSE3_LIBS) -lpthread
 
 $(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o)
@@ -21,10 +19,7 @@ $(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o)
 
 all: $(FSGW_SERVER) $(FSGW_CLIENT)
 
-# Fuzz target: the framer and validator, the only code that reads raw guest
-# bytes before libfuse does (run by `make fuzz`, see tests/build.mk).
-FSGW_FUZZER := $(B)/fuzz/fuzz_fsgw
-FUZZERS += $(FSGW_FUZZER)
+
 $(FSGW_FUZZER): tests/fuzz/fuzz_fsgw.c fsgateway/validate.c fsgateway/channel_io.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUSE3_CFLAGS) $(FUZZ_FLAGS) -o $@ $^
@@ -59,18 +54,3 @@ $(FSBENCH_TOOL): tests/fsgateway/fsbench.c
 .PHONY: fsbench
 fsbench: $(FSBENCH_TOOL) $(FSGW_SERVER) $(FSGW_CLIENT)
 	tests/fsgateway/bench.sh
-
-# Fuzz target for the virtio-fs transport: the virtqueue walker over guest
-# memory and the vhost-user message handler.
-VHOST_FUZZER := $(B)/fuzz/fuzz_vhost
-FUZZERS += $(VHOST_FUZZER)
-$(VHOST_FUZZER): tests/fuzz/fuzz_vhost.c fsgateway/virtq.c fsgateway/vhost_user.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Icommon -Ifsgateway $(FUZZ_FLAGS) -o $@ $^
-
-# Unit tests of the ring walker and the vhost-user handler (ASan/UBSan; run
-# by tests/run.sh with every build/tests/test_*).
-$(B)/tests/test_virtq: fsgateway/test_virtq.c fsgateway/virtq.c fsgateway/vhost_user.c tests/unit/check.h
-	@mkdir -p $(dir $@)
-	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(TEST_SAN) -Itests/unit -Ifsgateway -o $@ fsgateway/test_virtq.c fsgateway/virtq.c fsgateway/vhost_user.c
-all: $(B)/tests/test_virtq

@@ -11,16 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "adopt.h"
-#include "config.h"
-#include "domain.h"
-#include "drain.h"
-#include "fetch.h"
-#include "fsutil.h"
-#include "imgcache.h"
-#include "log.h"
-#include "reaper.h"
-#include "server.h"
+#include "vm/adopt.h"
+#include "base/config.h"
+#include "libvirt/domain.h"
+#include "vm/drain.h"
+#include "images/fetch.h"
+#include "base/fsutil.h"
+#include "images/imgcache.h"
+#include "base/log.h"
+#include "vm/reaper.h"
+#include "server/server.h"
 
 static void usage(FILE *f)
 {

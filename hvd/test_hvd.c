@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalogue.h"
-#include "domain.h"
-#include "fetch.h"
-#include "qemuuser.h"
+#include "images/catalogue.h"
+#include "libvirt/domain.h"
+#include "images/fetch.h"
+#include "libvirt/qemuuser.h"
 
 static int failures;
 #define CHECK(cond)                                                               \

@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agentmsg.h"
-#include "config.h"
-#include "cpuset.h"
-#include "domain.h"
+#include "agent/agentmsg.h"
+#include "base/config.h"
+#include "base/cpuset.h"
+#include "libvirt/domain.h"
 #include "kv.h"
-#include "meta.h"
-#include "reqparse.h"
+#include "libvirt/meta.h"
+#include "server/reqparse.h"
 
 static int checks, failures;
 #define CHECK(cond)                                                               \

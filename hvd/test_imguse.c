@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "imguse.h"
+#include "images/imguse.h"
 
 static size_t header(uint8_t *buf, size_t n, uint64_t off, uint32_t len, const char *name)
 {

@@ -3,12 +3,11 @@
 AGENT_SRCS := $(wildcard images/agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(B)/%.o)
 VMAGENT := $(B)/images/agent/vmagent
-AGENT_HELLO := $(B)/tests/agent-hello
 IMAGES_OUT := $(B)/images
 
 # The agent is always static and never sanitized (no sanitizer runtime in the
 # guest), so it links its own unsanitized copy of the common objects.
-EXTRA_CFLAGS_images/agent/ := -fno-sanitize=all
+CFLAGS_images := -fno-sanitize=all
 AGENT_COMMON_OBJS := $(COMMON_SRCS:common/%.c=$(B)/images/agent/common/%.o)
 $(B)/images/agent/common/%.o: common/%.c
 	@mkdir -p $(dir $@)
@@ -17,15 +16,11 @@ $(B)/images/agent/common/%.o: common/%.c
 $(VMAGENT): $(AGENT_OBJS) $(AGENT_COMMON_OBJS)
 	$(CC) -static -o $@ $(AGENT_OBJS) $(AGENT_COMMON_OBJS)
 
-$(AGENT_HELLO): $(B)/tests/tools/agent-hello.o $(LIBCOMMON)
-	@mkdir -p $(dir $@)
-	$(CC) $(VJ_LDFLAGS) -o $@ $< $(LIBCOMMON)
-
-all: $(VMAGENT) $(AGENT_HELLO)
+all: $(VMAGENT)
 
 # images/build.sh is incremental itself (download cache; each artefact is
 # rebuilt only when the hash of its inputs, the agent binary included, changes),
 # so it runs on every `make images`: a deleted or stale output is always
 # noticed, and a no-op run takes well under a second.
-images: $(VMAGENT) $(FSGW_CLIENT) $(AGENT_HELLO)
+images: $(VMAGENT) $(FSGW_CLIENT) $(B)/tests/agent-hello
 	images/build.sh $(VMAGENT) $(FSGW_CLIENT) $(IMAGES_OUT)

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Run every vmjob test: C unit tests, then the end-to-end suite on the local
+# Run every test that needs the local cluster (make check runs make test,
+# the unit tests and fuzzing, before it): the gateway, hvd's own tests, then the end-to-end suite on the
 # cluster (tests/e2e/*.sh, each run as ordinary users). Prints one result line
 # per test and a final "N passed, N failed" line; exits non-zero on any failure.
 set -uo pipefail
@@ -10,12 +11,6 @@ pass=0 fail=0 failed=()
 record() { # NAME RC
 	if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"; else fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1"; fi
 }
-for t in build/tests/test_*; do
-	[ -x "$t" ] || continue
-	"$t"; record "unit/$(basename "$t")" $?
-done
-# Bounded fuzzing of every parser that faces hostile input.
-make -s fuzz FUZZ_SECONDS=${VMJOB_FUZZ_SECONDS:-20}; record fuzz/bounded $?
 # The filesystem gateway in a guest booted by plain QEMU (no Slurm needed).
 if [ -z "${VMJOB_TESTS:-}" ] || [[ " $VMJOB_TESTS " == *" fsgateway "* ]]; then
 	echo "--- fsgateway"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agentmsg.h"
+#include "agent/agentmsg.h"
 #include "frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

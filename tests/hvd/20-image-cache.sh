@@ -8,7 +8,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HVD=$top/build/hvd/hvd
-HVCTL=$top/build/hvd/hvctl
+HVCTL=$top/build/hvctl/hvctl
 IMAGES=$top/build/images
 T=/tmp/vmjob-t-cache
 JOB=t-cache-$$

@@ -86,9 +86,9 @@ sed -e "s#^socket = .*#socket = $b/hvd.sock#" -e "s#^run_dir = .*#run_dir = $b/r
 	-e "s#^state_dir = .*#state_dir = $b/state#" -e "s#^pidfile = .*#pidfile = $b/hvd.pid#" \
 	"$ph_dir/hvd.conf" > "$b/hvd.conf"
 build/hvd/hvd -f -c "$b/hvd.conf" > "$b/hvd.log" 2>&1 & bpid=$!
-for _ in $(seq 100); do build/hvd/hvctl -s "$b/hvd.sock" vms >/dev/null 2>&1 && break; sleep 0.1; done
-check "a second hvd instance adopts none of them" grep -q '^no VMs' <(build/hvd/hvctl -s "$b/hvd.sock" vms)
-build/hvd/hvctl -s "$b/hvd.sock" destroy "$live1" >/dev/null 2>&1
+for _ in $(seq 100); do build/hvctl/hvctl -s "$b/hvd.sock" vms >/dev/null 2>&1 && break; sleep 0.1; done
+check "a second hvd instance adopts none of them" grep -q '^no VMs' <(build/hvctl/hvctl -s "$b/hvd.sock" vms)
+build/hvctl/hvctl -s "$b/hvd.sock" destroy "$live1" >/dev/null 2>&1
 check "its DESTROY leaves the other instance's domain running" \
 	grep -q running <(virsh -q -c qemu:///system domstate "vmjob-$live1")
 kill "$bpid"; wait "$bpid" 2>/dev/null

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . tests/hvd/privhvd.sh
 
-HVCTL=$top/build/hvd/hvctl
+HVCTL=$top/build/hvctl/hvctl
 VMEXEC=$top/build/spank-plugin/vmexec
 MUNGE_PID=/run/munge/munged.pid
 munge_stopped=0

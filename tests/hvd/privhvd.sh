@@ -60,7 +60,7 @@ ph_start() {
 	"$@" "$top/build/hvd/hvd" -f -c "$ph_dir/hvd.conf" >>"$ph_dir/hvd.log" 2>&1 &
 	ph_hvd_pid=$!
 	for _ in $(seq 300); do
-		[ -S "$ph_dir/hvd.sock" ] && "$top/build/hvd/hvctl" -s "$ph_dir/hvd.sock" vms >/dev/null 2>&1 && return 0
+		[ -S "$ph_dir/hvd.sock" ] && "$top/build/hvctl/hvctl" -s "$ph_dir/hvd.sock" vms >/dev/null 2>&1 && return 0
 		kill -0 "$ph_hvd_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -82,7 +82,7 @@ ph_stop() {
 	ph_hvd_pid=
 }
 
-ph_ctl() { "$top/build/hvd/hvctl" -s "$ph_dir/hvd.sock" "$@"; }
+ph_ctl() { "$top/build/hvctl/hvctl" -s "$ph_dir/hvd.sock" "$@"; }
 
 # Domains whose metadata names our instance (state_dir): ours only.
 ph_domains() {

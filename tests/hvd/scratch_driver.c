@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "scratch.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "scratch/scratch.h"
 
 static int print_vol(const struct hv_scratch *s, void *ud)
 {

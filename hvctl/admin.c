@@ -1,0 +1,516 @@
+#include "admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hvctl.h"
+#include "frame.h"
+#include "hvdclient.h"
+#include "kv.h"
+
+static const char *sock_path;
+
+/* One help text per verb: `hvctl VERB --help` prints it, `hvctl --help`
+ * prints the first lines of each. */
+static const struct verb {
+	const char *name, *synopsis, *help;
+} verbs[] = {
+	{"vms", "vms",
+	 "every VM hvd has: job, user, image, state, virt, age,\n"
+	 "CPUs, memory and the phase times of its start-up (s:\n"
+	 "image ready, scratch ready, domain started, agent ready,\n"
+	 "each counted from the CREATE's arrival); and the host's\n"
+	 "drain state and memory admission figures\n"},
+	{"drain", "drain [REASON]",
+	 "refuse new VMs (CREATE gets 'host drained: REASON');\n"
+	 "running VMs stay. Kept in state_dir/drained, so it\n"
+	 "survives a restart of hvd (root)\n"},
+	{"resume", "resume", "accept new VMs again after a drain (root)\n"},
+	{"cpu", "cpu [-i|--interval SECONDS]",
+	 "CPU use of each VM sampled over SECONDS (default 5):\n"
+	 "cores busy on average and the share of its vCPUs\n"},
+	{"metrics", "metrics [-o|--output FILE]",
+	 "hvd's state in Prometheus text format. With -o, written\n"
+	 "atomically (temporary file, then rename) for\n"
+	 "node_exporter's textfile collector, e.g.\n"
+	 "-o /var/lib/node_exporter/textfile/vmjob.prom from cron.\n"
+	 "If hvd does not answer, vmjob_hvd_up is 0 (exit 1)\n"},
+};
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+void hvctl_admin_usage(FILE *f)
+{
+	for (size_t i = 0; i < NVERBS; i++) {
+		fprintf(f, "  %-26s", verbs[i].synopsis);
+		/* The help is pre-wrapped at 56 columns; indent its lines. */
+		const char *p = verbs[i].help;
+		bool first = true;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			fprintf(f, "%s%.*s\n", first ? (strlen(verbs[i].synopsis) > 24 ? "\n                            " : "") : "                            ", (int)n, p);
+			first = false;
+			p += n + (nl ? 1 : 0);
+		}
+	}
+}
+
+bool hvctl_admin_verb(const char *verb)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (!strcmp(verb, verbs[i].name))
+			return true;
+	return false;
+}
+
+static void verb_help(const char *verb, FILE *f)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (!strcmp(verb, verbs[i].name))
+			fprintf(f, "Usage: hvctl [-s SOCKET] %s\n\n%s", verbs[i].synopsis, verbs[i].help);
+}
+
+/* One request, one reply: 0 with reply filled, or -1 with msg set (hvd
+ * unreachable, or its ERR message). */
+static int ask(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply, char *msg, size_t msgsz)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return snprintf(msg, msgsz, "socket path too long: %s", sock_path), -1;
+	strcpy(sa.sun_path, sock_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(msg, msgsz, "cannot connect to hvd at %s: %s (is hvd running?)", sock_path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, type, kv, &err)) {
+		close(fd);
+		return snprintf(msg, msgsz, "%s", err.msg), -1;
+	}
+	struct vj_reader r;
+	vj_reader_init(&r, VJ_FRAME_MAX);
+	int rc = vj_frame_read(fd, &r, reply, 30000);
+	vj_reader_free(&r);
+	close(fd);
+	if (rc <= 0) {
+		snprintf(msg, msgsz, "no reply from hvd: %s", rc ? strerror(-rc) : "connection closed");
+		return -1;
+	}
+	if (reply->type == VJ_REPLY_ERR) {
+		if (vj_kv_get_str(reply->payload, reply->len, "msg", msg, msgsz, "(no message)", NULL))
+			snprintf(msg, msgsz, "(unreadable message)");
+		free(reply->payload);
+		return -1;
+	}
+	if (reply->type != VJ_REPLY_OK) {
+		snprintf(msg, msgsz, "unexpected reply %s from hvd", vj_type_name(reply->type));
+		free(reply->payload);
+		return -1;
+	}
+	return 0;
+}
+
+static void ask_or_die(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply)
+{
+	char msg[2048];
+	if (ask(type, kv, reply, msg, sizeof(msg)))
+		hvctl_die("%s", msg);
+}
+
+/* ---- the VMS reply ---- */
+
+struct vmrec {
+	char job[65], image[65], state[16], virt[8], user[64];
+	unsigned uid, cpus, mem_mb;
+	long long age;
+	long t[4]; /* -1 = unknown */
+	bool has_cpu;
+	unsigned long long cpu_ns, mem_kib;
+};
+
+struct host {
+	unsigned drained, max_vms, vms;
+	char drain_reason[256];
+	unsigned long long mem_mb, reserve_mb, vm_mem_mb;
+	struct vmrec *vm;
+	size_t n;
+};
+
+static const char *const phases[4] = {"image", "scratch", "domain", "agent"};
+
+/* "k=v k=v ..." from hvd (names are [A-Za-z0-9._-]: no spaces). */
+static void parse_rec(const char *s, size_t len, struct vmrec *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->t[0] = v->t[1] = v->t[2] = v->t[3] = -1;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (!strcmp(tok, "job")) snprintf(v->job, sizeof(v->job), "%s", eq);
+		else if (!strcmp(tok, "image")) snprintf(v->image, sizeof(v->image), "%s", eq);
+		else if (!strcmp(tok, "state")) snprintf(v->state, sizeof(v->state), "%s", eq);
+		else if (!strcmp(tok, "virt")) snprintf(v->virt, sizeof(v->virt), "%s", eq);
+		else if (!strcmp(tok, "uid")) v->uid = (unsigned)strtoul(eq, NULL, 10);
+		else if (!strcmp(tok, "cpus")) v->cpus = (unsigned)strtoul(eq, NULL, 10);
+		else if (!strcmp(tok, "mem_mb")) v->mem_mb = (unsigned)strtoul(eq, NULL, 10);
+		else if (!strcmp(tok, "age")) v->age = strtoll(eq, NULL, 10);
+		else if (!strcmp(tok, "cpu_ns")) v->cpu_ns = strtoull(eq, NULL, 10), v->has_cpu = true;
+		else if (!strcmp(tok, "mem_kib")) v->mem_kib = strtoull(eq, NULL, 10);
+		else
+			for (int i = 0; i < 4; i++)
+				if (!strncmp(tok, "t_", 2) && !strcmp(tok + 2, phases[i]))
+					v->t[i] = strtol(eq, NULL, 10);
+	}
+	struct passwd *pw = getpwuid(v->uid);
+	if (pw)
+		snprintf(v->user, sizeof(v->user), "%s", pw->pw_name);
+	else
+		snprintf(v->user, sizeof(v->user), "%u", v->uid);
+}
+
+static unsigned long long get_num(const struct vj_frame *f, const char *key)
+{
+	uint64_t v = 0;
+	vj_kv_get_u64(f->payload, f->len, key, 0, UINT64_MAX, true, &v, NULL);
+	return v;
+}
+
+static int load(struct host *h, char *msg, size_t msgsz)
+{
+	memset(h, 0, sizeof(*h));
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	struct vj_frame f;
+	int rc = ask(VJ_REQ_VMS, &kv, &f, msg, msgsz);
+	vj_kv_free(&kv);
+	if (rc)
+		return -1;
+	h->drained = (unsigned)get_num(&f, "drained");
+	h->max_vms = (unsigned)get_num(&f, "max_vms");
+	h->vms = (unsigned)get_num(&f, "vms");
+	h->mem_mb = get_num(&f, "host_mem_mb");
+	h->reserve_mb = get_num(&f, "host_mem_reserve_mb");
+	h->vm_mem_mb = get_num(&f, "vm_mem_mb");
+	vj_kv_get_str(f.payload, f.len, "drain_reason", h->drain_reason, sizeof(h->drain_reason), "",
+		      NULL);
+	long n = vj_kv_count(f.payload, f.len, "vm");
+	h->vm = calloc(n > 0 ? (size_t)n : 1, sizeof(*h->vm));
+	if (!h->vm)
+		hvctl_die("out of memory");
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, f.payload, f.len);
+	while (vj_kv_next(&it, &e) > 0)
+		if (vj_kv_key_is(&e, "vm") && h->n < (size_t)n)
+			parse_rec((const char *)e.val, e.vlen, &h->vm[h->n++]);
+	free(f.payload);
+	return 0;
+}
+
+static void fmt_ms(long ms, char *out, size_t sz)
+{
+	if (ms < 0)
+		snprintf(out, sz, "-");
+	else
+		snprintf(out, sz, "%.1f", ms / 1000.0);
+}
+
+static int cmd_vms(void)
+{
+	struct host h;
+	char msg[2048];
+	if (load(&h, msg, sizeof(msg)))
+		hvctl_die("%s", msg);
+	char limit[32] = "no limit";
+	if (h.max_vms)
+		snprintf(limit, sizeof(limit), "%u", h.max_vms);
+	printf("host: %u VM(s) (max_vms %s), %llu MiB of %llu MiB given to VMs (reserve %llu MiB)%s%s%s\n",
+	       h.vms, limit, h.vm_mem_mb, h.mem_mb, h.reserve_mb, h.drained ? "; DRAINED" : "",
+	       h.drained && h.drain_reason[0] ? ": " : "", h.drained ? h.drain_reason : "");
+	if (!h.n) {
+		printf("no VMs\n");
+		free(h.vm);
+		return 0;
+	}
+	printf("%-12s %-10s %-14s %-10s %-4s %8s %4s %6s %7s %7s %7s %7s\n", "JOB", "USER", "IMAGE",
+	       "STATE", "VIRT", "AGE", "CPUS", "MEM", "IMAGE_S", "SCRTCH_S", "DOMN_S", "AGENT_S");
+	for (size_t i = 0; i < h.n; i++) {
+		struct vmrec *v = &h.vm[i];
+		char t[4][16];
+		for (int k = 0; k < 4; k++)
+			fmt_ms(v->t[k], t[k], sizeof(t[k]));
+		printf("%-12s %-10s %-14s %-10s %-4s %7llds %4u %5uM %7s %8s %7s %7s\n", v->job, v->user,
+		       v->image, v->state, v->virt, v->age, v->cpus, v->mem_mb, t[0], t[1], t[2], t[3]);
+	}
+	printf("(phase times: seconds from the CREATE's arrival until image, scratch, domain and agent were ready)\n");
+	free(h.vm);
+	return 0;
+}
+
+static int cmd_drain(int argc, char **argv, bool drain)
+{
+	char reason[200] = "";
+	for (int i = 1; drain && i < argc; i++)
+		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%s%s",
+			 i > 1 ? " " : "", argv[i]);
+	if (!drain && argc > 1)
+		hvctl_die("resume takes no arguments (see hvctl resume --help)");
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	if (reason[0])
+		vj_kv_add_str(&kv, "reason", reason);
+	struct vj_frame f;
+	ask_or_die(drain ? VJ_REQ_DRAIN : VJ_REQ_RESUME, &kv, &f);
+	vj_kv_free(&kv);
+	free(f.payload);
+	printf(drain ? "drained: new VMs are refused; running VMs stay\n"
+		     : "resumed: new VMs are accepted\n");
+	return 0;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmd_cpu(int argc, char **argv)
+{
+	static const struct option opts[] = {{"interval", required_argument, 0, 'i'},
+					     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	double interval = 5;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'i': {
+			char *end;
+			interval = strtod(optarg, &end);
+			if (*end || !(interval >= 0.1 && interval <= 3600))
+				hvctl_die("cpu: --interval wants seconds in [0.1, 3600], not '%s'", optarg);
+			break;
+		}
+		case 'h': verb_help("cpu", stdout); return 0;
+		default: verb_help("cpu", stderr); return 2;
+		}
+	}
+	struct host a, b;
+	char msg[2048];
+	if (load(&a, msg, sizeof(msg)))
+		hvctl_die("%s", msg);
+	long long t0 = now_ns();
+	struct timespec ts = {(time_t)interval, (long)((interval - (time_t)interval) * 1e9)};
+	nanosleep(&ts, NULL);
+	if (load(&b, msg, sizeof(msg)))
+		hvctl_die("%s", msg);
+	double secs = (double)(now_ns() - t0) / 1e9;
+	printf("CPU use over %.1f s\n", secs);
+	printf("%-12s %-10s %-10s %4s %8s %9s\n", "JOB", "USER", "STATE", "CPUS", "CORES", "OF_VCPUS");
+	if (!b.n)
+		printf("no VMs\n");
+	for (size_t i = 0; i < b.n; i++) {
+		struct vmrec *v = &b.vm[i], *old = NULL;
+		for (size_t k = 0; k < a.n; k++)
+			if (!strcmp(a.vm[k].job, v->job))
+				old = &a.vm[k];
+		if (!old || !old->has_cpu || !v->has_cpu || v->cpu_ns < old->cpu_ns) {
+			printf("%-12s %-10s %-10s %4u %8s %9s\n", v->job, v->user, v->state, v->cpus, "-", "-");
+			continue;
+		}
+		double cores = (double)(v->cpu_ns - old->cpu_ns) / 1e9 / secs;
+		printf("%-12s %-10s %-10s %4u %8.2f %8.0f%%\n", v->job, v->user, v->state, v->cpus, cores,
+		       v->cpus ? 100.0 * cores / v->cpus : 0.0);
+	}
+	free(a.vm);
+	free(b.vm);
+	return 0;
+}
+
+/* Prometheus label values: backslash, quote and newline escaped. */
+static void label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f), fputc(*s, f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void vm_labels(FILE *f, const struct vmrec *v)
+{
+	fputs("{job=\"", f);
+	label(f, v->job);
+	fputs("\",user=\"", f);
+	label(f, v->user);
+	fputs("\",image=\"", f);
+	label(f, v->image);
+	fputs("\"", f);
+}
+
+static void metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void write_metrics(FILE *f, const struct host *h, bool up)
+{
+	metric_head(f, "vmjob_hvd_up", "gauge", "1 if hvd answered the metrics request");
+	fprintf(f, "vmjob_hvd_up %d\n", up);
+	if (!up)
+		return;
+	metric_head(f, "vmjob_host_drained", "gauge", "1 if the host refuses new VMs (hvctl drain)");
+	fprintf(f, "vmjob_host_drained %u\n", h->drained);
+	metric_head(f, "vmjob_host_max_vms", "gauge", "max_vms from hvd.conf (0 = no limit)");
+	fprintf(f, "vmjob_host_max_vms %u\n", h->max_vms);
+	metric_head(f, "vmjob_host_memory_bytes", "gauge", "host memory");
+	fprintf(f, "vmjob_host_memory_bytes %llu\n", h->mem_mb << 20);
+	metric_head(f, "vmjob_host_memory_reserve_bytes", "gauge",
+		    "memory never given to VMs (host_mem_reserve_mb)");
+	fprintf(f, "vmjob_host_memory_reserve_bytes %llu\n", h->reserve_mb << 20);
+	metric_head(f, "vmjob_vms_memory_bytes", "gauge", "memory committed to VMs");
+	fprintf(f, "vmjob_vms_memory_bytes %llu\n", h->vm_mem_mb << 20);
+	metric_head(f, "vmjob_vms", "gauge", "VMs by state");
+	static const char *const states[] = {"booting", "ready", "stopped", "destroying"};
+	for (size_t s = 0; s < 4; s++) {
+		unsigned n = 0;
+		for (size_t i = 0; i < h->n; i++)
+			n += !strcmp(h->vm[i].state, states[s]);
+		fprintf(f, "vmjob_vms{state=\"%s\"} %u\n", states[s], n);
+	}
+	metric_head(f, "vmjob_vm_cpu_seconds_total", "counter",
+		    "CPU time used by the VM (all vCPUs and QEMU's own threads)");
+	for (size_t i = 0; i < h->n; i++)
+		if (h->vm[i].has_cpu) {
+			fputs("vmjob_vm_cpu_seconds_total", f);
+			vm_labels(f, &h->vm[i]);
+			fprintf(f, "} %.3f\n", h->vm[i].cpu_ns / 1e9);
+		}
+	metric_head(f, "vmjob_vm_memory_bytes", "gauge", "memory given to the VM");
+	for (size_t i = 0; i < h->n; i++) {
+		fputs("vmjob_vm_memory_bytes", f);
+		vm_labels(f, &h->vm[i]);
+		fprintf(f, "} %llu\n", (unsigned long long)h->vm[i].mem_mb << 20);
+	}
+	metric_head(f, "vmjob_vm_vcpus", "gauge", "vCPUs of the VM");
+	for (size_t i = 0; i < h->n; i++) {
+		fputs("vmjob_vm_vcpus", f);
+		vm_labels(f, &h->vm[i]);
+		fprintf(f, "} %u\n", h->vm[i].cpus);
+	}
+	metric_head(f, "vmjob_vm_age_seconds", "gauge", "time since the VM's CREATE");
+	for (size_t i = 0; i < h->n; i++) {
+		fputs("vmjob_vm_age_seconds", f);
+		vm_labels(f, &h->vm[i]);
+		fprintf(f, "} %lld\n", h->vm[i].age);
+	}
+	metric_head(f, "vmjob_vm_phase_seconds", "gauge",
+		    "start-up phase end, seconds after the CREATE arrived (image, scratch, domain, agent)");
+	for (size_t i = 0; i < h->n; i++)
+		for (int k = 0; k < 4; k++)
+			if (h->vm[i].t[k] >= 0) {
+				fputs("vmjob_vm_phase_seconds", f);
+				vm_labels(f, &h->vm[i]);
+				fprintf(f, ",phase=\"%s\"} %.3f\n", phases[k], h->vm[i].t[k] / 1000.0);
+			}
+}
+
+static int cmd_metrics(int argc, char **argv)
+{
+	static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+					     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	const char *out = NULL;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': out = optarg; break;
+		case 'h': verb_help("metrics", stdout); return 0;
+		default: verb_help("metrics", stderr); return 2;
+		}
+	}
+	struct host h;
+	char msg[2048];
+	bool up = load(&h, msg, sizeof(msg)) == 0;
+	if (!up)
+		fprintf(stderr, "hvctl: %s\n", msg);
+	if (!out) {
+		write_metrics(stdout, &h, up);
+		if (up)
+			free(h.vm);
+		return up ? 0 : 1;
+	}
+	/* The collector may read at any moment: it sees the old file or the
+	 * new one, never half of one. */
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof(tmp))
+		hvctl_die("metrics: output path too long");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		hvctl_die("metrics: cannot create %s: %s", tmp, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		hvctl_die("metrics: fdopen: %s", strerror(errno));
+	write_metrics(f, &h, up);
+	if (up)
+		free(h.vm);
+	if (fflush(f) || fsync(fd) || fclose(f)) {
+		unlink(tmp);
+		hvctl_die("metrics: cannot write %s: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, out) < 0) {
+		int e = errno;
+		unlink(tmp);
+		hvctl_die("metrics: cannot rename %s to %s: %s", tmp, out, strerror(e));
+	}
+	return up ? 0 : 1;
+}
+
+int hvctl_admin_main(const char *sock, int argc, char **argv)
+{
+	sock_path = sock;
+	const char *verb = argv[0];
+	bool help = false;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			help = true;
+	if (help && strcmp(verb, "cpu") && strcmp(verb, "metrics")) {
+		verb_help(verb, stdout);
+		return 0;
+	}
+	if (!strcmp(verb, "vms")) {
+		if (argc > 1)
+			hvctl_die("vms takes no arguments (see hvctl vms --help)");
+		return cmd_vms();
+	}
+	if (!strcmp(verb, "drain"))
+		return cmd_drain(argc, argv, true);
+	if (!strcmp(verb, "resume"))
+		return cmd_drain(argc, argv, false);
+	if (!strcmp(verb, "cpu"))
+		return cmd_cpu(argc, argv);
+	return cmd_metrics(argc, argv);
+}

@@ -1,0 +1,303 @@
+#include "images.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "hvdclient.h"
+#include "kv.h"
+
+static const char *const help_images =
+	"  images [-r]               the image cache: each file's sha256, state (cached,\n"
+	"                            partial: an interrupted download the next pull resumes,\n"
+	"                            downloading), size, last use, the VMs using it and the\n"
+	"                            catalogue entries naming it; -r: raw key=value lines\n";
+static const char *const help_pull =
+	"  pull IMAGE...             fetch IMAGE's root, kernel and initrd into the cache now,\n"
+	"                            so the first job does not wait for them (root)\n";
+static const char *const help_evict =
+	"  evict [--unused | IMAGE|SHA256...]\n"
+	"                            remove cache files no VM uses (root): the given images'\n"
+	"                            files or digests (exit 1 if one is in use), --unused:\n"
+	"                            every unused file, nothing: least recently used unused\n"
+	"                            files until the cache fits cache_size_mb\n";
+
+void hvctl_images_usage(FILE *f)
+{
+	fputs(help_images, f);
+	fputs(help_pull, f);
+	fputs(help_evict, f);
+}
+
+bool hvctl_images_verb(const char *verb)
+{
+	return !strcmp(verb, "images") || !strcmp(verb, "pull") || !strcmp(verb, "evict");
+}
+
+/* One request, one reply; on ERR the message goes to stderr. 0 or 1. */
+static int request(const char *sock, uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (kv->oom) {
+		fprintf(stderr, "hvctl: out of memory\n");
+		return 1;
+	}
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "hvctl: socket path too long: %s\n", sock);
+		return 1;
+	}
+	strcpy(sa.sun_path, sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "hvctl: cannot connect to hvd at %s: %s (is hvd running?)\n", sock,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	struct vj_err err = {0};
+	if (vj_hvd_send(fd, type, kv, &err)) {
+		fprintf(stderr, "hvctl: %s\n", err.msg);
+		close(fd);
+		return 1;
+	}
+	struct vj_reader r;
+	vj_reader_init(&r, VJ_FRAME_MAX);
+	int rc = vj_frame_read(fd, &r, reply, -1);
+	vj_reader_free(&r);
+	close(fd);
+	if (rc <= 0) {
+		fprintf(stderr, "hvctl: %s\n",
+			rc == 0 ? "hvd closed the connection without replying" : strerror(-rc));
+		return 1;
+	}
+	if (reply->type == VJ_REPLY_OK)
+		return 0;
+	char msg[2048] = "(no message)";
+	if (reply->type == VJ_REPLY_ERR)
+		vj_kv_get_str(reply->payload, reply->len, "msg", msg, sizeof(msg), "(no message)", NULL);
+	else
+		snprintf(msg, sizeof(msg), "unexpected reply %s from hvd", vj_type_name(reply->type));
+	fprintf(stderr, "hvctl: %s\n", msg);
+	free(reply->payload);
+	return 1;
+}
+
+/* Value of field key in a "k=v k=v ..." line (values have no spaces, except
+ * a last field `reason`, which runs to the end). */
+static void field(const char *line, size_t len, const char *key, char *out, size_t outsz)
+{
+	size_t kl = strlen(key);
+	out[0] = '\0';
+	for (size_t i = 0; i + kl < len; i++) {
+		if ((i && line[i - 1] != ' ') || memcmp(line + i, key, kl) || line[i + kl] != '=')
+			continue;
+		const char *v = line + i + kl + 1;
+		size_t vl = (size_t)(line + len - v);
+		if (strcmp(key, "reason"))
+			vl = strcspn(v, " ") < vl ? strcspn(v, " ") : vl;
+		snprintf(out, outsz, "%.*s", (int)vl, v);
+		return;
+	}
+}
+
+static void human(uint64_t b, char *out, size_t outsz)
+{
+	if (b >= (1ull << 30))
+		snprintf(out, outsz, "%.1f GiB", (double)b / (1ull << 30));
+	else if (b >= (1ull << 20))
+		snprintf(out, outsz, "%.1f MiB", (double)b / (1ull << 20));
+	else if (b >= 1024)
+		snprintf(out, outsz, "%.1f KiB", (double)b / 1024);
+	else
+		snprintf(out, outsz, "%llu B", (unsigned long long)b);
+}
+
+static bool want_help(int argc, char **argv, const char *text)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("Usage: hvctl [-s SOCKET]\n%s", text);
+			return true;
+		}
+	return false;
+}
+
+static int cmd_images(const char *sock, int argc, char **argv)
+{
+	bool raw = argc > 1 && (!strcmp(argv[1], "-r") || !strcmp(argv[1], "--raw"));
+	if (argc > 1 + raw) {
+		fprintf(stderr, "hvctl: images: unexpected '%s'\n%s", argv[1 + raw], help_images);
+		return 2;
+	}
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	struct vj_frame reply;
+	int rc = request(sock, VJ_REQ_IMAGES, &kv, &reply);
+	vj_kv_free(&kv);
+	if (rc)
+		return rc;
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, reply.payload, reply.len);
+	if (raw) {
+		while (vj_kv_next(&it, &e) > 0)
+			printf("%.*s=%.*s\n", (int)e.klen, e.key, (int)e.vlen, (const char *)e.val);
+		free(reply.payload);
+		return 0;
+	}
+	uint64_t total = 0, limit = 0;
+	vj_kv_get_u64(reply.payload, reply.len, "total", 0, UINT64_MAX, true, &total, NULL);
+	vj_kv_get_u64(reply.payload, reply.len, "limit_mb", 0, UINT64_MAX, true, &limit, NULL);
+	char t[32], l[32], cerr[1024];
+	human(total, t, sizeof(t));
+	human(limit << 20, l, sizeof(l));
+	printf("image cache: %s, limit %s\n", t, limit ? l : "none (cache_size_mb = 0)");
+	if (vj_kv_get_str(reply.payload, reply.len, "catalogue_error", cerr, sizeof(cerr), NULL,
+			  NULL) == 0)
+		printf("(no names: %s)\n", cerr);
+	printf("%-64s  %-11s  %9s  %-19s  %-20s  %s\n", "SHA256", "STATE", "SIZE", "LAST USE",
+	       "IN USE BY", "NAMES");
+	while (vj_kv_next(&it, &e) > 0) {
+		if (!vj_kv_key_is(&e, "image"))
+			continue;
+		const char *line = (const char *)e.val;
+		char sha[80], state[32], size[32], last[32], users[512], names[512], when[32] = "-";
+		field(line, e.vlen, "sha256", sha, sizeof(sha));
+		field(line, e.vlen, "state", state, sizeof(state));
+		field(line, e.vlen, "size", size, sizeof(size));
+		field(line, e.vlen, "last_use", last, sizeof(last));
+		field(line, e.vlen, "users", users, sizeof(users));
+		field(line, e.vlen, "names", names, sizeof(names));
+		char sz[32];
+		human(strtoull(size, NULL, 10), sz, sizeof(sz));
+		time_t lu = (time_t)strtoll(last, NULL, 10);
+		struct tm tm;
+		if (lu > 0 && localtime_r(&lu, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%-64s  %-11s  %9s  %-19s  %-20s  %s\n", sha, state, sz, when, users, names);
+	}
+	if (vj_kv_count(reply.payload, reply.len, "image") == 0)
+		printf("(empty)\n");
+	free(reply.payload);
+	return 0;
+}
+
+static int cmd_pull(const char *sock, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "hvctl: pull: missing IMAGE\n%s", help_pull);
+		return 2;
+	}
+	int status = 0;
+	for (int i = 1; i < argc; i++) {
+		struct vj_kvbuf kv;
+		vj_kv_init(&kv);
+		vj_kv_add_str(&kv, "image", argv[i]);
+		struct vj_frame reply;
+		int rc = request(sock, VJ_REQ_PULL, &kv, &reply);
+		vj_kv_free(&kv);
+		if (rc) {
+			status = 1;
+			continue;
+		}
+		struct vj_kv_iter it;
+		struct vj_kv_entry e;
+		vj_kv_iter_init(&it, reply.payload, reply.len);
+		while (vj_kv_next(&it, &e) > 0) {
+			if (!vj_kv_key_is(&e, "file"))
+				continue;
+			const char *line = (const char *)e.val;
+			char what[16], sha[80], size[32], fetched[8], ms[32], sz[32];
+			field(line, e.vlen, "what", what, sizeof(what));
+			field(line, e.vlen, "sha256", sha, sizeof(sha));
+			field(line, e.vlen, "size", size, sizeof(size));
+			field(line, e.vlen, "fetched", fetched, sizeof(fetched));
+			field(line, e.vlen, "ms", ms, sizeof(ms));
+			human(strtoull(size, NULL, 10), sz, sizeof(sz));
+			if (!strcmp(fetched, "1"))
+				printf("%s %-6s %s  %9s  fetched in %s ms\n", argv[i], what, sha, sz, ms);
+			else
+				/* The time shows a wait for someone else's download. */
+				printf("%s %-6s %s  %9s  already cached (%s ms)\n", argv[i], what, sha, sz,
+				       ms);
+		}
+		free(reply.payload);
+	}
+	return status;
+}
+
+static int cmd_evict(const char *sock, int argc, char **argv)
+{
+	bool unused = false;
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	size_t ntargets = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--unused") || !strcmp(argv[i], "-a")) {
+			unused = true;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "hvctl: evict: unknown option '%s'\n%s", argv[i], help_evict);
+			vj_kv_free(&kv);
+			return 2;
+		} else {
+			vj_kv_add_str(&kv, "target", argv[i]);
+			ntargets++;
+		}
+	}
+	if (unused && ntargets) {
+		fprintf(stderr, "hvctl: evict: --unused takes no IMAGE or SHA256\n");
+		vj_kv_free(&kv);
+		return 2;
+	}
+	if (unused)
+		vj_kv_add_str(&kv, "all", "1");
+	struct vj_frame reply;
+	int rc = request(sock, VJ_REQ_EVICT, &kv, &reply);
+	vj_kv_free(&kv);
+	if (rc)
+		return rc;
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	size_t evicted = 0, kept = 0;
+	vj_kv_iter_init(&it, reply.payload, reply.len);
+	while (vj_kv_next(&it, &e) > 0) {
+		const char *line = (const char *)e.val;
+		char sha[80], size[32], partial[8], reason[256], sz[32];
+		field(line, e.vlen, "sha256", sha, sizeof(sha));
+		field(line, e.vlen, "size", size, sizeof(size));
+		field(line, e.vlen, "partial", partial, sizeof(partial));
+		field(line, e.vlen, "reason", reason, sizeof(reason));
+		human(strtoull(size, NULL, 10), sz, sizeof(sz));
+		const char *kind = !strcmp(partial, "1") ? " (partial download)" : "";
+		if (vj_kv_key_is(&e, "evicted")) {
+			printf("evicted %s%s, %s\n", sha, kind, sz);
+			evicted++;
+		} else if (vj_kv_key_is(&e, "kept")) {
+			printf("kept    %s%s: %s\n", sha, kind, reason);
+			kept++;
+		}
+	}
+	free(reply.payload);
+	if (!evicted && !kept)
+		printf("nothing to evict\n");
+	/* Explicit targets that stayed are a failure; --unused and a trim
+	 * leave in-use files by design. */
+	return ntargets && kept ? 1 : 0;
+}
+
+int hvctl_images_main(const char *sock, int argc, char **argv)
+{
+	const char *verb = argv[0];
+	if (!strcmp(verb, "images"))
+		return want_help(argc, argv, help_images) ? 0 : cmd_images(sock, argc, argv);
+	if (!strcmp(verb, "pull"))
+		return want_help(argc, argv, help_pull) ? 0 : cmd_pull(sock, argc, argv);
+	return want_help(argc, argv, help_evict) ? 0 : cmd_evict(sock, argc, argv);
+}

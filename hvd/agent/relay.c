@@ -1,0 +1,346 @@
+#include "relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "agentmsg.h"
+#include "server/auth.h"
+#include "kv.h"
+#include "base/log.h"
+#include "server/reply.h"
+
+#define CLIENT_STREAM 1u /* the client always uses stream 1 (docs/internals.md) */
+#define MAX_GROUPS 1024
+
+/* Send ERROR msg to the client of st and end the stream (slock held). */
+static void end_stream_locked(struct hv_stream *st, const char *msg)
+{
+	if (st->done)
+		return;
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	vj_kv_add_str(&kv, "msg", msg);
+	if (!kv.oom)
+		vj_frame_write(st->client_fd, VJ_ERROR, CLIENT_STREAM, kv.data, kv.len);
+	vj_kv_free(&kv);
+	st->done = true;
+	eventfd_write(st->done_fd, 1);
+}
+
+static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
+{
+	enum hv_agent_action act = hv_agent_msg_action(f);
+	if (act == HV_AGENT_DROP) {
+		if (f->type != VJ_HELLO) /* HELLO: the agent answering one of ours */
+			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->job,
+				 vj_type_name(f->type), f->stream);
+		return;
+	}
+	bool ends = act == HV_AGENT_END;
+	pthread_mutex_lock(&vm->slock);
+	struct hv_stream *st = vm->streams;
+	while (st && st->id != f->stream)
+		st = st->next;
+	if (!st || st->done) {
+		pthread_mutex_unlock(&vm->slock);
+		return; /* a stream whose client left; the guest may still talk */
+	}
+	if (act == HV_AGENT_MALFORMED) {
+		end_stream_locked(st, "the VM's agent sent a malformed reply");
+		pthread_mutex_unlock(&vm->slock);
+		return;
+	}
+	/* A failed write means the client left; its thread notices and kills. */
+	vj_frame_write(st->client_fd, f->type, CLIENT_STREAM, f->payload, f->len);
+	if (ends) {
+		st->done = true;
+		eventfd_write(st->done_fd, 1);
+	}
+	pthread_mutex_unlock(&vm->slock);
+}
+
+static void *reader_main(void *arg)
+{
+	struct hv_vm *vm = arg;
+	const char *why = "closed";
+	for (;;) {
+		struct vj_frame f;
+		int rc = vj_frame_read(vm->agent_fd, &vm->agent_rd, &f, -1);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			why = rc == -EPROTO ? "sent a malformed frame" : strerror(-rc);
+			break;
+		}
+		dispatch(vm, &f);
+		free(f.payload);
+	}
+	char msg[128];
+	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->job);
+	pthread_mutex_lock(&vm->slock);
+	vm->agent_gone = true;
+	for (struct hv_stream *st = vm->streams; st; st = st->next)
+		end_stream_locked(st, msg);
+	pthread_mutex_unlock(&vm->slock);
+	hv_table_lock();
+	bool was_ready = vm->state == HV_VM_READY;
+	if (was_ready)
+		vm->state = HV_VM_STOPPED;
+	hv_table_changed();
+	hv_table_unlock();
+	if (was_ready)
+		hv_warn("job %s: agent channel %s; the VM is considered stopped", vm->job, why);
+	return NULL;
+}
+
+int hv_relay_start(struct hv_vm *vm, struct vj_err *err)
+{
+	int rc = pthread_create(&vm->reader, NULL, reader_main, vm);
+	if (rc)
+		return vj_err_sys(err, rc, "cannot start the agent reader thread");
+	vm->reader_running = true;
+	return 0;
+}
+
+void hv_relay_stop(struct hv_vm *vm)
+{
+	if (vm->agent_fd >= 0)
+		shutdown(vm->agent_fd, SHUT_RDWR);
+	if (vm->reader_running) {
+		pthread_join(vm->reader, NULL);
+		vm->reader_running = false;
+	}
+}
+
+/* Supplementary groups of the peer process, from the kernel's view of it,
+ * never from the request. */
+static int peer_groups(pid_t pid, struct vj_kvbuf *kv, struct vj_err *err)
+{
+	char path[64], line[8192];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return vj_err_sys(err, errno, "cannot read the caller's groups (%s)", path);
+	int rc = vj_err_set(err, EIO, "no Groups line in %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		char *save = NULL;
+		int n = 0;
+		for (char *tok = strtok_r(line + 7, " \t\n", &save); tok && n < MAX_GROUPS;
+		     tok = strtok_r(NULL, " \t\n", &save), n++)
+			vj_kv_add_str(kv, "group", tok);
+		rc = 0;
+		vj_err_clear(err);
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+static bool passthrough_key(const struct vj_kv_entry *e)
+{
+	static const char *keys[] = {"cwd", "arg", "env", "pty", "rows", "cols", "script", "tmpdir"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (vj_kv_key_is(e, keys[i]))
+			return true;
+	return false;
+}
+
+static int agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len)
+{
+	pthread_mutex_lock(&vm->agent_wlock);
+	int rc = vj_frame_write(vm->agent_fd, type, stream, p, len);
+	pthread_mutex_unlock(&vm->agent_wlock);
+	return rc;
+}
+
+/* Forward the client's complete frames in r; -1 if it sent garbage. */
+static int forward_client(struct hv_vm *vm, struct hv_stream *st, struct vj_reader *r)
+{
+	struct vj_frame f;
+	int rc;
+	while ((rc = vj_reader_next(r, &f)) > 0) {
+		if (f.stream == CLIENT_STREAM &&
+		    (f.type == VJ_STDIN || f.type == VJ_SIGNAL || f.type == VJ_WINSIZE))
+			agent_send(vm, f.type, st->id, f.payload, f.len);
+		free(f.payload);
+	}
+	if (rc < 0)
+		hv_warn("job %s: client sent a malformed frame; ending its command", vm->job);
+	return rc;
+}
+
+static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct vj_reader *r)
+{
+	bool reading = true, gone = false;
+	/* Frames that arrived together with the request are already buffered. */
+	if (forward_client(vm, st, r) < 0)
+		gone = true;
+	while (!gone) {
+		/* After a half-close (no more input) only POLLHUP says the client left. */
+		struct pollfd pfd[2] = {{.fd = cfd, .events = reading ? POLLIN : 0},
+					{.fd = st->done_fd, .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (!reading && (pfd[0].revents & (POLLHUP | POLLERR)))
+			gone = true;
+		if (!reading || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		long n = vj_reader_fill(r, cfd);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < 0 || (n == 0 && (pfd[0].revents & (POLLHUP | POLLERR)))) {
+			gone = true;
+			break;
+		}
+		if (n == 0) {
+			reading = false;
+			continue;
+		}
+		if (forward_client(vm, st, r) < 0)
+			gone = true;
+	}
+	pthread_mutex_lock(&vm->slock);
+	bool done = st->done;
+	st->done = true; /* no more frames to this client */
+	pthread_mutex_unlock(&vm->slock);
+	if (!done) {
+		/* The client left before EXIT: the command must not outlive it. */
+		struct vj_kvbuf kv;
+		vj_kv_init(&kv);
+		vj_kv_add_str(&kv, "sig", "9");
+		if (!kv.oom)
+			agent_send(vm, VJ_SIGNAL, st->id, kv.data, kv.len);
+		vj_kv_free(&kv);
+		hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL",
+			vm->job, st->id);
+	}
+}
+
+void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, const void *p,
+		   size_t len)
+{
+	struct vj_err err = {0};
+	char job[65], msg[1200];
+	uint64_t uid, gid;
+	if (vj_kv_validate(p, len, &err) ||
+	    vj_kv_get_str(p, len, "job", job, sizeof(job), NULL, &err) ||
+	    vj_kv_get_u64(p, len, "uid", 0, UINT32_MAX - 1, false, &uid, &err) ||
+	    vj_kv_get_u64(p, len, "gid", 0, UINT32_MAX - 1, false, &gid, &err) ||
+	    vj_kv_count(p, len, "arg") < 1) {
+		snprintf(msg, sizeof(msg), "bad exec request: %s",
+			 err.code ? err.msg : "missing field 'arg'");
+		hv_reply_err(cfd, msg);
+		return;
+	}
+	hv_table_lock();
+	struct hv_vm *vm = hv_table_find_locked(job);
+	if (!vm || vm->state != HV_VM_READY) {
+		if (!vm)
+			snprintf(msg, sizeof(msg), "job %s has no VM on this node", job);
+		else
+			snprintf(msg, sizeof(msg), "the VM of job %s is %s", job,
+				 hv_vm_state_name(vm->state));
+		hv_table_unlock();
+		hv_reply_err(cfd, msg);
+		return;
+	}
+	if (peer->uid != 0 && peer->uid != vm->uid) {
+		snprintf(msg, sizeof(msg), "permission denied: the VM of job %s belongs to uid %u", job,
+			 (unsigned)vm->uid);
+		hv_table_unlock();
+		hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, msg);
+		return;
+	}
+	hv_vm_ref_locked(vm);
+	hv_table_unlock();
+
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	struct hv_stream st = {.client_fd = cfd, .done_fd = -1};
+	msg[0] = '\0';
+	if (uid != peer->uid || gid != peer->gid) {
+		snprintf(msg, sizeof(msg),
+			 "permission denied: uid/gid %llu/%llu in the request are not the caller's %u/%u",
+			 (unsigned long long)uid, (unsigned long long)gid, (unsigned)peer->uid,
+			 (unsigned)peer->gid);
+		hv_auth_refused(-1, peer, VJ_REQ_EXEC, job, msg); /* logged; replied at out */
+		goto out;
+	}
+	vj_kv_add_u64(&kv, "uid", uid);
+	vj_kv_add_u64(&kv, "gid", gid);
+	if (peer_groups(peer->pid, &kv, &err)) {
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+		goto out;
+	}
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, p, len);
+	while (vj_kv_next(&it, &e) > 0)
+		if (passthrough_key(&e)) {
+			char key[16];
+			memcpy(key, e.key, e.klen);
+			key[e.klen] = '\0';
+			vj_kv_add(&kv, key, e.val, e.vlen);
+		}
+	if (kv.oom || kv.len > VJ_FRAME_MAX) {
+		snprintf(msg, sizeof(msg), "exec request too large");
+		goto out;
+	}
+	st.done_fd = eventfd(0, EFD_CLOEXEC);
+	if (st.done_fd < 0) {
+		snprintf(msg, sizeof(msg), "eventfd: %s", strerror(errno));
+		goto out;
+	}
+	pthread_mutex_lock(&vm->slock);
+	if (vm->agent_gone) {
+		pthread_mutex_unlock(&vm->slock);
+		snprintf(msg, sizeof(msg), "the VM of job %s stopped", job);
+		goto out;
+	}
+	/* Stream ids are unique per VM for its lifetime; 0 is the connection. */
+	st.id = vm->next_stream++;
+	if (vm->next_stream == 0)
+		vm->next_stream = 1;
+	st.next = vm->streams;
+	vm->streams = &st;
+	pthread_mutex_unlock(&vm->slock);
+
+	hv_info("job %s: exec stream %u for uid %u (pid %d)", job, st.id, (unsigned)peer->uid,
+		(int)peer->pid);
+	int rc = agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len);
+	if (rc) {
+		pthread_mutex_lock(&vm->slock);
+		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", job, strerror(-rc));
+		end_stream_locked(&st, msg);
+		pthread_mutex_unlock(&vm->slock);
+		msg[0] = '\0';
+	} else {
+		relay_loop(vm, &st, cfd, rd);
+	}
+	pthread_mutex_lock(&vm->slock);
+	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)
+		if (*pp == &st) {
+			*pp = st.next;
+			break;
+		}
+	pthread_mutex_unlock(&vm->slock);
+out:
+	if (msg[0])
+		hv_reply_err(cfd, msg);
+	if (st.done_fd >= 0)
+		close(st.done_fd);
+	vj_kv_free(&kv);
+	hv_vm_unref(vm);
+}

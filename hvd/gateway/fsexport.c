@@ -1,0 +1,215 @@
+#include "fsexport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/config.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "libvirt/qemuuser.h"
+#include "base/spawn.h"
+#include "vm/vm.h"
+
+#ifndef VJ_LIBEXECDIR
+#define VJ_LIBEXECDIR "/usr/local/libexec/vmjob"
+#endif
+#define FS_SERVER VJ_LIBEXECDIR "/vmfs-server"
+#define MAX_GROUPS 256
+/* How long a vhost-user server may take to make its socket: it only parses
+ * its arguments, opens the export and binds. */
+#define READY_MS 5000
+#define READY_POLL_NS (10 * 1000 * 1000)
+
+bool hv_fs_virtiofs(const struct hv_config *c)
+{
+	return c->nexports > 0 && !strcmp(c->fs_transport, "virtiofs");
+}
+
+void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/fs.%u.sock", run_dir, i);
+}
+
+int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_err *err)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; i < c->nexports; i++) {
+		int w = snprintf(out + used, outsz - used, "%s%u:%s", i ? "," : " vmjob.fs=", i,
+				 c->exports[i]);
+		if (w < 0 || (size_t)w >= outsz - used)
+			return vj_err_set(err, E2BIG, "the exports do not fit on the guest's cmdline");
+		used += (size_t)w;
+	}
+	/* Absent = the serial transport: older images know nothing else. */
+	if (hv_fs_virtiofs(c) && hv_path(out + used, outsz - used, " vmjob.fsdev=virtiofs"))
+		return vj_err_set(err, E2BIG, "the exports do not fit on the guest's cmdline");
+	return 0;
+}
+
+/* The owner's supplementary groups as "a,b,c" (just the primary group when
+ * the uid has no passwd entry on this host). */
+static void owner_groups(uid_t uid, gid_t gid, char *out, size_t outsz)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[MAX_GROUPS];
+	int n = MAX_GROUPS;
+	snprintf(out, outsz, "%u", (unsigned)gid);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return;
+	if (getgrouplist(pw.pw_name, gid, groups, &n) < 0)
+		return; /* more than MAX_GROUPS: keep the primary group only */
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(out + used, outsz - used, "%s%u", i ? "," : "", (unsigned)groups[i]);
+		if (w < 0 || (size_t)w >= outsz - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* What one server is started with, for either transport. */
+struct server_args {
+	char uid[16], gid[16], groups[2048];
+	char owner[32]; /* virtiofs: QEMU's uid:gid, who alone may connect */
+	bool vhost;
+};
+
+static pid_t start_server(const struct server_args *a, const char *export, const char *sock,
+			  const char *log, struct vj_err *err)
+{
+	char *serial[] = {(char *)FS_SERVER, "--channel", (char *)sock, "--export",
+			  (char *)export, "--uid", (char *)a->uid, "--gid", (char *)a->gid,
+			  "--groups", (char *)a->groups, NULL};
+	char *vhost[] = {(char *)FS_SERVER, "--vhost-user", (char *)sock, "--socket-owner",
+			 (char *)a->owner, "--export", (char *)export, "--uid", (char *)a->uid,
+			 "--gid", (char *)a->gid, "--groups", (char *)a->groups, NULL};
+	return hv_spawn_logged(a->vhost ? vhost : serial, log, err);
+}
+
+static void log_path(const struct hv_vm *vm, unsigned i, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/fs.%u.log", vm->run_dir, i);
+}
+
+/* One clear line for a server that never became ready, with its own last
+ * word: that is where the reason is (export unreadable, bad owner...). */
+static int not_started(const struct hv_vm *vm, unsigned i, const char *export, const char *how,
+		       struct vj_err *err)
+{
+	char log[PATH_MAX + 32], last[300];
+	log_path(vm, i, log, sizeof(log));
+	hv_file_last_line(log, last, sizeof(last));
+	if (!last[0])
+		return vj_err_set(err, EIO, "filesystem gateway for %s did not start: %s", export, how);
+	return vj_err_set(err, EIO, "filesystem gateway for %s did not start: %s (%s)", export, last,
+			  how);
+}
+
+static bool is_socket(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* vhost-user: QEMU connects to every server while it starts, so the domain
+ * may start only once each socket exists. A server renames its socket into
+ * place after listen(), so the name appearing means it accepts. */
+static int wait_ready(const struct hv_config *c, struct hv_vm *vm, struct vj_err *err)
+{
+	long long deadline = hv_now_ms() + READY_MS;
+	struct timespec tick = {0, READY_POLL_NS};
+	for (unsigned i = 0; i < vm->nfs; i++) {
+		char sock[PATH_MAX + 32], how[64];
+		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
+		while (!is_socket(sock)) {
+			int st;
+			if (waitpid(vm->fs_pids[i], &st, WNOHANG) == vm->fs_pids[i]) {
+				vm->fs_pids[i] = 0; /* reaped: teardown must not signal it */
+				if (WIFEXITED(st))
+					snprintf(how, sizeof(how), "exited with status %d",
+						 WEXITSTATUS(st));
+				else
+					snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(st));
+				return not_started(vm, i, c->exports[i], how, err);
+			}
+			if (hv_now_ms() >= deadline) {
+				snprintf(how, sizeof(how), "no socket after %d s", READY_MS / 1000);
+				return not_started(vm, i, c->exports[i], how, err);
+			}
+			nanosleep(&tick, NULL);
+		}
+	}
+	return 0;
+}
+
+int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt, struct vj_err *err)
+{
+	struct server_args a = {.vhost = hv_fs_virtiofs(c)};
+	snprintf(a.uid, sizeof(a.uid), "%u", (unsigned)vm->uid);
+	snprintf(a.gid, sizeof(a.gid), "%u", (unsigned)vm->gid);
+	owner_groups(vm->uid, vm->gid, a.groups, sizeof(a.groups));
+	if (a.vhost) {
+		uid_t qu;
+		gid_t qg;
+		if (hv_qemu_user(virt, &qu, &qg, err))
+			return vj_err_prefix(err, "filesystem gateway: cannot tell which user QEMU runs as");
+		snprintf(a.owner, sizeof(a.owner), "%u:%u", (unsigned)qu, (unsigned)qg);
+	}
+	for (unsigned i = 0; i < c->nexports; i++) {
+		struct stat st;
+		if (stat(c->exports[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			return vj_err_set(err, ENOENT,
+					  "export %s (hvd.conf) is not a directory on this host",
+					  c->exports[i]);
+		char sock[PATH_MAX + 32], log[PATH_MAX + 32];
+		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
+		log_path(vm, i, log, sizeof(log));
+		pid_t pid = start_server(&a, c->exports[i], sock, log, err);
+		if (pid < 0)
+			return vj_err_prefix(err, "filesystem gateway for %s", c->exports[i]);
+		vm->fs_pids[vm->nfs++] = pid;
+		hv_debug("job %s: gateway for %s (%s): pid %d", vm->job, c->exports[i],
+			 a.vhost ? "virtiofs" : "serial", (int)pid);
+	}
+	return a.vhost ? wait_ready(c, vm, err) : 0;
+}
+
+void hv_fs_stop(struct hv_vm *vm)
+{
+	for (unsigned i = 0; i < vm->nfs; i++)
+		if (vm->fs_pids[i] > 0)
+			kill(vm->fs_pids[i], SIGTERM);
+	struct timespec tick = {0, 50 * 1000 * 1000};
+	for (unsigned i = 0; i < vm->nfs; i++) {
+		pid_t pid = vm->fs_pids[i];
+		if (pid <= 0)
+			continue;
+		int st;
+		for (int t = 0; waitpid(pid, &st, WNOHANG) == 0; t++) {
+			if (t == 100) { /* 5 s: it should have gone at EOF already */
+				hv_warn("job %s: gateway pid %d ignores SIGTERM; killing it", vm->job,
+					(int)pid);
+				kill(pid, SIGKILL);
+				waitpid(pid, &st, 0);
+				break;
+			}
+			nanosleep(&tick, NULL);
+		}
+		vm->fs_pids[i] = 0;
+	}
+	vm->nfs = 0;
+}

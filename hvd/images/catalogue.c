@@ -1,0 +1,230 @@
+#include "catalogue.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "base/sha256.h"
+
+#define CATALOGUE_MAX_BYTES (1u << 20)
+#define CATALOGUE_MAX_IMAGES 1024
+
+int hv_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+void hv_catalogue_free(struct hv_catalogue *c)
+{
+	free(c->images);
+	c->images = NULL;
+	c->n = 0;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int set_field(char *dst, size_t dstsz, const char *v)
+{
+	if (strlen(v) >= dstsz)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+/* One `key = value` line inside [section]. Returns -1 with err set. */
+static int image_key(struct hv_image *im, const char *k, const char *v, const char *base,
+		     struct vj_err *err)
+{
+	struct hv_artifact *a = NULL;
+	const char *what = k;
+	if (!strcmp(k, "root") || !strcmp(k, "kernel") || !strcmp(k, "initrd")) {
+		a = !strcmp(k, "root") ? &im->root : !strcmp(k, "kernel") ? &im->kernel : &im->initrd;
+		if (!*v)
+			return vj_err_set(err, EINVAL, "empty URL for '%s'", k);
+		return hv_url_resolve(base, v, a->url, sizeof(a->url), err);
+	}
+	if (!strcmp(k, "root_sha256") || !strcmp(k, "kernel_sha256") || !strcmp(k, "initrd_sha256")) {
+		a = k[0] == 'r' ? &im->root : k[0] == 'k' ? &im->kernel : &im->initrd;
+		if (!hv_sha256_valid(v))
+			return vj_err_set(err, EINVAL, "'%s' is not 64 lowercase hex digits", what);
+		strcpy(a->sha256, v);
+		return 0;
+	}
+	if (!strcmp(k, "root_format")) {
+		if (strcmp(v, "raw") && strcmp(v, "qcow2"))
+			return vj_err_set(err, EINVAL, "root_format '%s' is not raw or qcow2", v);
+		strcpy(im->root_format, v);
+		return 0;
+	}
+	if (!strcmp(k, "cmdline")) {
+		if (set_field(im->cmdline, sizeof(im->cmdline), v))
+			return vj_err_set(err, EINVAL, "cmdline too long");
+		return 0;
+	}
+	return 0; /* description and keys of newer catalogues */
+}
+
+static int image_complete(const struct hv_image *im, struct vj_err *err)
+{
+	const struct {
+		const char *name;
+		const struct hv_artifact *a;
+	} parts[] = {{"root", &im->root}, {"kernel", &im->kernel}, {"initrd", &im->initrd}};
+	for (size_t i = 0; i < 3; i++) {
+		if (!parts[i].a->url[0])
+			return vj_err_set(err, EINVAL, "image '%s' has no '%s'", im->name, parts[i].name);
+		if (!parts[i].a->sha256[0])
+			return vj_err_set(err, EINVAL, "image '%s' has no '%s_sha256'", im->name,
+					  parts[i].name);
+	}
+	return 0;
+}
+
+int hv_catalogue_parse(const char *text, size_t len, const char *base_url,
+		       struct hv_catalogue *out, struct vj_err *err)
+{
+	struct hv_catalogue c = {0};
+	struct hv_image *cur = NULL;
+	size_t pos = 0;
+	unsigned lineno = 0;
+	char line[4096];
+	if (memchr(text, '\0', len))
+		return vj_err_set(err, EINVAL, "catalogue %s contains a NUL byte", base_url);
+	while (pos < len) {
+		lineno++;
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		if (l >= sizeof(line)) {
+			vj_err_set(err, EINVAL, "line too long");
+			goto bad;
+		}
+		memcpy(line, text + pos, l);
+		line[l] = '\0';
+		pos += l + (nl ? 1 : 0);
+		char *s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (!printable(s)) {
+			vj_err_set(err, EINVAL, "control character");
+			goto bad;
+		}
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+			if (!end || end[1]) {
+				vj_err_set(err, EINVAL, "malformed section header");
+				goto bad;
+			}
+			*end = '\0';
+			char *name = trim(s + 1);
+			if (!hv_name_valid(name)) {
+				vj_err_set(err, EINVAL, "invalid image name '%.80s'", name);
+				goto bad;
+			}
+			if (cur && image_complete(cur, err))
+				goto bad;
+			for (size_t i = 0; i < c.n; i++)
+				if (!strcmp(c.images[i].name, name)) {
+					vj_err_set(err, EINVAL, "image '%s' defined twice", name);
+					goto bad;
+				}
+			if (c.n == CATALOGUE_MAX_IMAGES) {
+				vj_err_set(err, EINVAL, "more than %d images", CATALOGUE_MAX_IMAGES);
+				goto bad;
+			}
+			struct hv_image *ni = realloc(c.images, (c.n + 1) * sizeof(*ni));
+			if (!ni) {
+				vj_err_set(err, ENOMEM, "out of memory");
+				goto bad;
+			}
+			c.images = ni;
+			cur = &c.images[c.n++];
+			memset(cur, 0, sizeof(*cur));
+			strcpy(cur->name, name);
+			strcpy(cur->root_format, "raw");
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			vj_err_set(err, EINVAL, "expected 'key = value'");
+			goto bad;
+		}
+		*eq = '\0';
+		char *k = trim(s), *v = trim(eq + 1);
+		if (!cur) {
+			vj_err_set(err, EINVAL, "'%.64s' outside an [image] section", k);
+			goto bad;
+		}
+		if (image_key(cur, k, v, base_url, err))
+			goto bad;
+	}
+	if (cur && image_complete(cur, err)) {
+		vj_err_prefix(err, "catalogue %s", base_url);
+		hv_catalogue_free(&c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+bad:
+	vj_err_prefix(err, "catalogue %s, line %u", base_url, lineno);
+	hv_catalogue_free(&c);
+	return -1;
+}
+
+int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, struct vj_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (hv_fetch_mem(url, CATALOGUE_MAX_BYTES, &text, &len, err))
+		return vj_err_prefix(err, "cannot read the image catalogue");
+	struct hv_catalogue c;
+	int rc = hv_catalogue_parse(text, len, url, &c, err);
+	free(text);
+	if (rc)
+		return -1;
+	for (size_t i = 0; i < c.n; i++)
+		if (!strcmp(c.images[i].name, name)) {
+			*out = c.images[i];
+			hv_catalogue_free(&c);
+			return 0;
+		}
+	char avail[512] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < c.n && used < sizeof(avail) - 1; i++) {
+		int n = snprintf(avail + used, sizeof(avail) - used, "%s%s", i ? ", " : "",
+				 c.images[i].name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used >= sizeof(avail) - 1)
+		strcpy(avail + sizeof(avail) - 5, "...");
+	vj_err_set(err, ENOENT, "unknown image '%s': not in the catalogue %s (available: %s)", name,
+		   url, c.n ? avail : "none");
+	hv_catalogue_free(&c);
+	return -1;
+}

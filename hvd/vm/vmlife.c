@@ -1,0 +1,366 @@
+#include "vmlife.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admit.h"
+#include "agent/agentconn.h"
+#include "images/catalogue.h"
+#include "base/cpuset.h"
+#include "libvirt/domain.h"
+#include "libvirt/domquery.h"
+#include "images/overlay.h"
+#include "gateway/fsexport.h"
+#include "base/fsutil.h"
+#include "images/imgcache.h"
+#include "base/log.h"
+#include "libvirt/probe.h"
+#include "agent/relay.h"
+#include "scratch/scratch.h"
+#include "vm.h"
+
+void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
+{
+	/* Config paths are checked at startup to leave room for these. */
+	hv_path(vm->run_dir, sizeof(vm->run_dir), "%s/vm/%s", cfg->run_dir, vm->job);
+	hv_path(vm->disk_dir, sizeof(vm->disk_dir), "%s/vm/%s", cfg->state_dir, vm->job);
+	hv_path(vm->domain, sizeof(vm->domain), HV_DOMAIN_PREFIX "%s", vm->job);
+}
+
+bool hv_vm_aborted(void *ud)
+{
+	struct hv_vm *vm = ud;
+	hv_table_lock();
+	bool a = vm->abort;
+	hv_table_unlock();
+	return a;
+}
+
+/* Remove every trace of the VM: domain, agent channel, files, dirs. */
+void hv_vm_teardown(struct hv_vm *vm)
+{
+	struct vj_err err = {0};
+	hv_relay_stop(vm);
+	if (hv_domain_destroy(vm->domain, &err) < 0)
+		hv_err("job %s: %s", vm->job, err.msg);
+	hv_fs_stop(vm); /* after the domain: its channels are closed by now */
+	if (hv_rmdir_flat(vm->disk_dir, &err))
+		hv_err("job %s: %s", vm->job, err.msg);
+	if (hv_rmdir_flat(vm->run_dir, &err))
+		hv_err("job %s: %s", vm->job, err.msg);
+}
+
+static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, struct vj_err *err)
+{
+	struct hv_image im;
+	char root[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
+	char overlay[PATH_MAX + 16], console[PATH_MAX + 16], agent[PATH_MAX + 16];
+	snprintf(overlay, sizeof(overlay), "%s/root.qcow2", vm->disk_dir);
+	snprintf(console, sizeof(console), "%s/console.log", vm->run_dir);
+	snprintf(agent, sizeof(agent), "%s/agent.sock", vm->run_dir);
+
+	/* Image: catalogue entry, cached base files, then the root overlay. */
+	if (hv_catalogue_find(cfg->catalogue, vm->image, &im, err) ||
+	    hv_cache_ensure(cfg->cache_dir, im.name, "root", &im.root, root, sizeof(root), err) ||
+	    hv_cache_ensure(cfg->cache_dir, im.name, "kernel", &im.kernel, kernel, sizeof(kernel), err) ||
+	    hv_cache_ensure(cfg->cache_dir, im.name, "initrd", &im.initrd, initrd, sizeof(initrd), err))
+		return -1;
+	/* Directories QEMU (an unprivileged user under libvirt's DAC driver)
+	 * must traverse but need not list: 0711. libvirt chowns the files. */
+	if (mkdir(vm->disk_dir, 0711) < 0)
+		return vj_err_sys(err, errno, "cannot create %s", vm->disk_dir);
+	if (mkdir(vm->run_dir, 0711) < 0)
+		return vj_err_sys(err, errno, "cannot create %s", vm->run_dir);
+	if (hv_disk_overlay(root, im.root_format, overlay, err))
+		return -1;
+	long t_image = (long)(hv_now_ms() - t0);
+	if (hv_vm_aborted(vm))
+		return vj_err_set(err, ECANCELED, "destroyed during start-up");
+
+	/* File or LV (hvd.conf scratch_backend); why names the size's source. */
+	struct hv_scratch scratch;
+	char why[96];
+	hv_scratch_size_mb(cfg, vm->scratch_asked ? vm->scratch_mb : 0, vm->cpus, why, sizeof(why));
+	if (hv_scratch_create(cfg, vm->job, vm->scratch_mb, why, &scratch, err))
+		return -1;
+	long t_scratch = (long)(hv_now_ms() - t0);
+	if (hv_vm_aborted(vm))
+		return vj_err_set(err, ECANCELED, "destroyed during start-up");
+
+	char virt[8];
+	if (hv_probe_virt(cfg, kernel, initrd, im.cmdline, virt, err))
+		return -1;
+	char cmdline[4096], fs_cmdline[HV_MAX_EXPORTS * 270];
+	if (hv_fs_cmdline(cfg, fs_cmdline, sizeof(fs_cmdline), err))
+		return -1;
+	snprintf(cmdline, sizeof(cmdline), "%s%svmjob.hostname=%s%s", im.cmdline,
+		 im.cmdline[0] ? " " : "", vm->domain, fs_cmdline);
+	char fs_sock[HV_MAX_EXPORTS][PATH_MAX + 16];
+	const char *fs_socks[HV_MAX_EXPORTS];
+	for (unsigned i = 0; i < cfg->nexports; i++) {
+		hv_fs_sock_path(vm->run_dir, i, fs_sock[i], sizeof(fs_sock[i]));
+		fs_socks[i] = fs_sock[i];
+	}
+	char numa_nodes[256];
+	hv_numa_nodes_of("/sys/devices/system/node", vm->cores, numa_nodes, sizeof(numa_nodes));
+	struct hv_domain_spec spec = {
+		.name = vm->domain, .virt = virt, .mem_mb = vm->mem_mb, .cpus = vm->cpus,
+		.cpuset = vm->cores, .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
+		.overlay = overlay, .scratch = scratch.path, .scratch_block = scratch.block,
+		.console_log = console,
+		.agent_sock = agent, .job = vm->job, .image = vm->image, .uid = vm->uid,
+		.gid = vm->gid, .created = vm->created,
+		.instance = cfg->instance, .scratch_mb = vm->scratch_mb,
+		.t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
+		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = numa_nodes,
+		.disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
+		.fs_socks = fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
+	};
+	char *xml = hv_domain_xml(&spec);
+	if (!xml)
+		return vj_err_set(err, ENOMEM, "out of memory building the domain XML");
+	hv_debug("job %s: domain XML:\n%s", vm->job, xml);
+	/* vhost-user: QEMU connects to the gateways while it starts, so they
+	 * listen first. */
+	if (spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err)) {
+		free(xml);
+		return -1;
+	}
+	int rc = hv_domain_start(xml, vm->domain, err);
+	free(xml);
+	if (rc)
+		return -1;
+	long t_domain = (long)(hv_now_ms() - t0);
+	/* serial: QEMU made the channels; the guest mounts the exports before
+	 * its agent says HELLO (images/ rcS), so the gateways start now, while
+	 * it boots. */
+	if (!spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err))
+		return -1;
+
+	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
+	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
+	if (fd < 0) {
+		if (err->code == ETIMEDOUT || err->code == EPIPE) {
+			char tail[200], last[240];
+			hv_file_last_line(console, tail, sizeof(tail));
+			if (tail[0])
+				snprintf(last, sizeof(last), "last console line: '%s'", tail);
+			else
+				snprintf(last, sizeof(last), "the console printed nothing");
+			hv_warn("job %s: %s", vm->job, last);
+			if (err->code == ETIMEDOUT)
+				vj_err_set(err, ETIMEDOUT,
+					   "the guest agent did not answer within %u s (boot_timeout; %s)",
+					   cfg->boot_timeout, last);
+			else
+				vj_err_prefix(err, "boot failed (%s)", last);
+		}
+		return -1;
+	}
+	vm->agent_fd = fd;
+	long t_agent = (long)(hv_now_ms() - t0);
+	/* Phase times go to libvirt too: a restarted hvd still knows them. */
+	spec.t_image = t_image, spec.t_scratch = t_scratch;
+	spec.t_domain = t_domain, spec.t_agent = t_agent;
+	struct vj_err merr = {0};
+	if (hv_domain_set_meta(&spec, &merr))
+		hv_warn("job %s: %s", vm->job, merr.msg);
+	if (hv_relay_start(vm, err))
+		return -1;
+	hv_table_lock();
+	strcpy(vm->virt, virt);
+	vm->t_image = t_image;
+	vm->t_scratch = t_scratch;
+	vm->t_domain = t_domain;
+	vm->t_agent = t_agent;
+	hv_table_unlock();
+	return 0;
+}
+
+static void fill_res(const struct hv_vm *vm, struct hv_create_res *res)
+{
+	snprintf(res->domain, sizeof(res->domain), "%s", vm->domain);
+	snprintf(res->virt, sizeof(res->virt), "%s", vm->virt);
+	res->t_image = vm->t_image;
+	res->t_scratch = vm->t_scratch;
+	res->t_domain = vm->t_domain;
+	res->t_agent = vm->t_agent;
+}
+
+/* The scratch volume outlives the domain and dirs teardown removes (an LV
+ * lives in the VG): remove it too, logging a failure. */
+static void scratch_remove(const struct hv_config *cfg, const char *job)
+{
+	struct vj_err err = {0};
+	if (hv_scratch_remove(cfg, job, &err))
+		hv_err("job %s: %s", job, err.msg);
+}
+
+int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
+		 struct hv_create_res *res, struct vj_err *err)
+{
+	long long t0 = hv_now_ms();
+	hv_table_lock();
+	struct hv_vm *vm = hv_table_find_locked(rq->job);
+	if (vm) {
+		/* Idempotent: a second CREATE joins the first. */
+		if (vm->uid != rq->uid || strcmp(vm->image, rq->image)) {
+			hv_table_unlock();
+			return vj_err_set(err, EEXIST,
+					  "job %s already has a VM (uid %u, image '%s')", rq->job,
+					  (unsigned)vm->uid, vm->image);
+		}
+		hv_vm_ref_locked(vm);
+		while (vm->state == HV_VM_BOOTING)
+			hv_table_wait();
+		int rc = 0;
+		if (vm->state == HV_VM_READY)
+			fill_res(vm, res);
+		else if (hv_table_find_locked(rq->job) != vm)
+			rc = vj_err_set(err, ECANCELED, "the VM of job %s failed to start or was destroyed",
+					rq->job);
+		else
+			rc = vj_err_set(err, EBUSY, "the VM of job %s is %s", rq->job,
+					hv_vm_state_name(vm->state));
+		hv_table_unlock();
+		hv_vm_unref(vm);
+		return rc;
+	}
+	/* Checked and claimed under one lock hold: no two creates share a slot. */
+	if (hv_admit_locked(cfg, rq->mem_mb, err)) {
+		hv_table_unlock();
+		hv_info("job %s: refused: %s", rq->job, err->msg);
+		return -1;
+	}
+	vm = hv_vm_new();
+	if (!vm) {
+		hv_table_unlock();
+		return vj_err_set(err, ENOMEM, "out of memory");
+	}
+	snprintf(vm->job, sizeof(vm->job), "%s", rq->job);
+	snprintf(vm->image, sizeof(vm->image), "%s", rq->image);
+	snprintf(vm->cores, sizeof(vm->cores), "%s", rq->cores);
+	vm->uid = rq->uid;
+	vm->gid = rq->gid;
+	vm->cpus = rq->cpus;
+	vm->mem_mb = rq->mem_mb;
+	vm->scratch_mb = hv_scratch_size_mb(cfg, rq->scratch_mb, rq->cpus, NULL, 0);
+	vm->scratch_asked = rq->scratch_mb != 0;
+	vm->created = time(NULL);
+	vm->state = HV_VM_BOOTING;
+	strcpy(vm->virt, "-");
+	hv_vm_paths(cfg, vm);
+	vm->refs = 1; /* ours */
+	hv_table_add_locked(vm);
+	hv_table_unlock();
+
+	hv_info("job %s: creating VM (uid %u, image '%s', %u cpus, %u MiB, scratch %llu MiB%s%s)",
+		vm->job, (unsigned)vm->uid, vm->image, vm->cpus, vm->mem_mb,
+		(unsigned long long)vm->scratch_mb, vm->cores[0] ? ", cores " : "", vm->cores);
+	/* Leftovers of an earlier life of this job (hvd killed mid-create) would
+	 * make mkdir fail; they belong to no live VM in our table, so clear them. */
+	int rc;
+	if (hv_domain_running(vm->domain) == 1) {
+		/* Not ours to tear down: it was started before this hvd. */
+		vj_err_set(err, EEXIST,
+			   "domain %s is already running but not managed by this hvd; DESTROY the job first",
+			   vm->domain);
+		hv_table_lock();
+		hv_table_remove_locked(vm);
+		hv_table_unlock();
+		hv_vm_unref(vm);
+		return -1;
+	}
+	struct vj_err ignore;
+	hv_rmdir_flat(vm->disk_dir, &ignore);
+	hv_rmdir_flat(vm->run_dir, &ignore);
+	hv_scratch_remove(cfg, vm->job, &ignore);
+	rc = build(cfg, vm, t0, err);
+	hv_table_lock();
+	if (rc == 0 && vm->abort)
+		rc = vj_err_set(err, ECANCELED, "destroyed during start-up");
+	if (rc) {
+		vm->state = HV_VM_DESTROYING;
+		hv_table_unlock();
+		vj_err_prefix(err, "cannot start the VM of job %s", vm->job);
+		hv_err("%s", err->msg);
+		hv_vm_teardown(vm);
+		scratch_remove(cfg, vm->job);
+		hv_table_lock();
+		hv_table_remove_locked(vm);
+		hv_table_unlock();
+		hv_vm_unref(vm);
+		return -1;
+	}
+	vm->state = HV_VM_READY;
+	hv_table_changed();
+	fill_res(vm, res);
+	hv_table_unlock();
+	hv_info("job %s: VM %s ready (%s): t_image=%ld t_scratch=%ld t_domain=%ld t_agent=%ld ms",
+		vm->job, vm->domain, res->virt, res->t_image, res->t_scratch, res->t_domain,
+		res->t_agent);
+	hv_vm_unref(vm);
+	return 0;
+}
+
+int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *err)
+{
+	hv_table_lock();
+	struct hv_vm *vm = hv_table_find_locked(job);
+	if (!vm) {
+		hv_table_unlock();
+		/* Not in our table (e.g. hvd restarted): the real systems are the
+		 * truth, so clean whatever of the job they still hold. */
+		struct hv_vm tmp = {.agent_fd = -1};
+		snprintf(tmp.job, sizeof(tmp.job), "%s", job);
+		hv_vm_paths(cfg, &tmp);
+		/* Another hvd on this host (another instance) may run this job's
+		 * domain name: never destroy what is not ours. */
+		char owner[PATH_MAX];
+		int own = hv_domain_ours(tmp.domain, cfg->instance, owner, sizeof(owner));
+		if (own < 0)
+			return vj_err_set(err, EIO, "cannot tell whose domain %s is (libvirt)", tmp.domain);
+		if (own == 0) {
+			hv_info("job %s: domain %s belongs to hvd instance %s; left alone", job,
+				tmp.domain, owner);
+			return 0;
+		}
+		int d = hv_domain_destroy(tmp.domain, err);
+		if (d < 0)
+			return -1;
+		if (hv_scratch_remove(cfg, job, err) || hv_rmdir_flat(tmp.disk_dir, err) ||
+		    hv_rmdir_flat(tmp.run_dir, err))
+			return -1;
+		if (d > 0)
+			hv_info("job %s: destroyed domain %s (not in hvd's table)", job, tmp.domain);
+		return 0;
+	}
+	hv_vm_ref_locked(vm);
+	if (vm->state == HV_VM_BOOTING || vm->state == HV_VM_DESTROYING) {
+		/* The creator (or another DESTROY) cleans up; wait for it. */
+		if (vm->state == HV_VM_BOOTING)
+			hv_info("job %s: DESTROY during start-up; aborting the CREATE", job);
+		vm->abort = true;
+		while (hv_table_find_locked(job) == vm)
+			hv_table_wait();
+		hv_table_unlock();
+		hv_vm_unref(vm);
+		return 0;
+	}
+	vm->state = HV_VM_DESTROYING;
+	hv_table_changed();
+	hv_table_unlock();
+	hv_info("job %s: destroying VM %s", job, vm->domain);
+	hv_vm_teardown(vm);
+	scratch_remove(cfg, vm->job);
+	hv_table_lock();
+	hv_table_remove_locked(vm);
+	hv_table_unlock();
+	hv_vm_unref(vm);
+	return 0;
+}
