@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "reqcred.h"
+#include "names.h"
 
 int vj_hvd_connect(const char *path, struct vj_err *err)
 {
@@ -48,7 +49,7 @@ static int cred_payload(uint16_t type, const void *p, size_t len, char *out, siz
 	if (EVP_Digest(p ? p : "", len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		return vj_err_set(err, EIO, "cannot hash the %s request (libcrypto)",
 				  vj_type_name(type));
-	char hex[65];
+	char hex[VJ_SHA256_SZ];
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	snprintf(out, outsz, VJ_CRED_FMT, (unsigned)type, hex);
@@ -107,9 +108,8 @@ int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err
 	memcpy(frame + blen, tail.data, tail.len);
 	size_t flen = blen + tail.len;
 	vj_kv_free(&tail);
-	int rc = vj_frame_write(fd, type, 0, frame, flen);
-	if (rc < 0)
-		return vj_err_sys(err, -rc, "sending %s to hvd", vj_type_name(type));
+	if (vj_frame_write(fd, type, 0, frame, flen, err) < 0)
+		return vj_err_prefix(err, "sending %s to hvd", vj_type_name(type));
 	return 0;
 }
 
@@ -123,18 +123,18 @@ int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeou
 	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	struct vj_frame f;
-	rc = vj_frame_read(fd, &r, &f, timeout_ms);
+	rc = vj_frame_read(fd, &r, &f, timeout_ms, err);
 	vj_reader_free(&r);
 	if (rc == 0) {
 		vj_err_set(err, VJ_HVD_UNREACHABLE, "hvd closed the connection during %s",
 			   vj_type_name(type));
 		return -1;
 	}
-	if (rc == -ETIMEDOUT)
+	if (rc < 0 && err->code == ETIMEDOUT)
 		return vj_err_set(err, ETIMEDOUT, "no answer from hvd to %s after %d s",
 				  vj_type_name(type), timeout_ms / 1000);
 	if (rc < 0)
-		return vj_err_sys(err, -rc, "reading hvd's answer to %s", vj_type_name(type));
+		return vj_err_prefix(err, "reading hvd's answer to %s", vj_type_name(type));
 
 	if (f.type == VJ_REPLY_OK) {
 		if (reply)

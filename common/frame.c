@@ -46,7 +46,7 @@ long vj_frame_parse(const uint8_t *buf, size_t n, struct vj_frame *f, uint32_t m
 	return (long)(VJ_FRAME_HDR + len);
 }
 
-int vj_write_all(int fd, const void *buf, size_t len)
+int vj_write_all(int fd, const void *buf, size_t len, struct vj_err *err)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -59,7 +59,7 @@ int vj_write_all(int fd, const void *buf, size_t len)
 				poll(&pfd, 1, -1);
 				continue;
 			}
-			return -errno;
+			return vj_err_sys(err, errno, "write");
 		}
 		p += w;
 		len -= (size_t)w;
@@ -67,10 +67,12 @@ int vj_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len)
+int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len,
+		   struct vj_err *err)
 {
 	if (len > VJ_FRAME_MAX)
-		return -EMSGSIZE;
+		return vj_err_set(err, EMSGSIZE, "a %s frame of %zu bytes is over the %u-byte limit",
+				  vj_type_name(type), len, VJ_FRAME_MAX);
 	uint8_t hdr[VJ_FRAME_HDR];
 	put_le32(hdr, (uint32_t)len);
 	put_le16(hdr + 4, type);
@@ -84,7 +86,7 @@ int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, 
 		w = writev(fd, iov, cnt);
 	while (w < 0 && errno == EINTR);
 	if (w < 0 && errno != EAGAIN)
-		return -errno;
+		return vj_err_sys(err, errno, "write");
 	if (w < 0)
 		w = 0;
 	if ((size_t)w == total)
@@ -92,12 +94,11 @@ int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, 
 	/* Short write: finish the rest piecewise. */
 	size_t done = (size_t)w;
 	if (done < sizeof(hdr)) {
-		int rc = vj_write_all(fd, hdr + done, sizeof(hdr) - done);
-		if (rc)
-			return rc;
+		if (vj_write_all(fd, hdr + done, sizeof(hdr) - done, err))
+			return -1;
 		done = sizeof(hdr);
 	}
-	return vj_write_all(fd, (const uint8_t *)payload + (done - sizeof(hdr)), total - done);
+	return vj_write_all(fd, (const uint8_t *)payload + (done - sizeof(hdr)), total - done, err);
 }
 
 void vj_reader_init(struct vj_reader *r, uint32_t max)
@@ -112,7 +113,7 @@ void vj_reader_free(struct vj_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-long vj_reader_fill(struct vj_reader *r, int fd)
+long vj_reader_fill(struct vj_reader *r, int fd, struct vj_err *err)
 {
 	if (r->cap - r->len < 65536) {
 		size_t ncap = r->cap ? r->cap * 2 : 131072;
@@ -122,19 +123,19 @@ long vj_reader_fill(struct vj_reader *r, int fd)
 		if (ncap > r->cap) {
 			uint8_t *nb = realloc(r->buf, ncap);
 			if (!nb)
-				return -ENOMEM;
+				return vj_err_set(err, ENOMEM, "out of memory reading frames");
 			r->buf = nb;
 			r->cap = ncap;
 		}
 	}
 	if (r->len == r->cap)
-		return -ENOBUFS; /* cannot happen with a valid stream: next() drains first */
+		return vj_err_set(err, ENOBUFS, "frame buffer full"); /* next() drains first */
 	ssize_t n;
 	do
 		n = read(fd, r->buf + r->len, r->cap - r->len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return vj_err_sys(err, errno, "read");
 	r->len += (size_t)n;
 	return n;
 }
@@ -166,33 +167,38 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int vj_frame_read(int fd, struct vj_reader *r, struct vj_frame *f, int timeout_ms)
+int vj_frame_read(int fd, struct vj_reader *r, struct vj_frame *f, int timeout_ms,
+		  struct vj_err *err)
 {
 	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 	for (;;) {
 		int rc = vj_reader_next(r, f);
 		if (rc < 0)
-			return -EPROTO;
+			return vj_err_set(err, EPROTO, "malformed frame");
 		if (rc > 0)
 			return 1;
 		if (deadline >= 0) {
 			long long left = deadline - now_ms();
 			if (left <= 0)
-				return -ETIMEDOUT;
+				return vj_err_set(err, ETIMEDOUT, "no frame within %d ms", timeout_ms);
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
 			int pr = poll(&pfd, 1, (int)left);
 			if (pr < 0 && errno != EINTR)
-				return -errno;
+				return vj_err_sys(err, errno, "poll");
 			if (pr <= 0)
 				continue;
 		}
-		long n = vj_reader_fill(r, fd);
-		if (n == -EAGAIN)
+		struct vj_err ferr;
+		long n = vj_reader_fill(r, fd, &ferr);
+		if (n < 0 && ferr.code == EAGAIN)
 			continue;
-		if (n < 0)
-			return (int)n;
+		if (n < 0) {
+			if (err)
+				*err = ferr;
+			return -1;
+		}
 		if (n == 0)
-			return r->len ? -EPROTO : 0;
+			return r->len ? vj_err_set(err, EPROTO, "the stream ended inside a frame") : 0;
 	}
 }
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 #define VJ_FRAME_HDR 12u
 #define VJ_FRAME_MAX (1u << 20) /* largest payload accepted from anyone */
 #define VJ_IO_CHUNK 32768u      /* data frames are split at this size */
@@ -61,8 +63,10 @@ struct vj_frame {
  * payload points INTO buf), 0 = need more bytes, -1 = malformed (len too big). */
 long vj_frame_parse(const uint8_t *buf, size_t n, struct vj_frame *f, uint32_t max);
 
-/* Write one whole frame (handles EINTR and short writes). 0 or -errno. */
-int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len);
+/* Write one whole frame (handles EINTR and short writes). 0, or -1 with err
+ * set (err may be NULL where the caller has no use for the reason). */
+int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len,
+		   struct vj_err *err);
 
 /* Incremental reader for non-blocking or blocking fds. */
 struct vj_reader {
@@ -72,18 +76,21 @@ struct vj_reader {
 };
 void vj_reader_init(struct vj_reader *r, uint32_t max);
 void vj_reader_free(struct vj_reader *r);
-/* read() once into the buffer: >0 bytes read, 0 EOF, -errno on error
- * (-EAGAIN for a non-blocking fd with nothing to read). */
-long vj_reader_fill(struct vj_reader *r, int fd);
+/* read() once into the buffer: >0 bytes read, 0 EOF, -1 with err set
+ * (err->code EAGAIN: a non-blocking fd with nothing to read). */
+long vj_reader_fill(struct vj_reader *r, int fd, struct vj_err *err);
 /* Pop the next complete frame into f; its payload is a malloc'd copy the
  * caller frees. 1 = frame, 0 = need more, -1 = malformed stream. */
 int vj_reader_next(struct vj_reader *r, struct vj_frame *f);
-/* Blocking convenience: read until one frame arrives. 1 frame, 0 EOF, -errno
- * (-EPROTO malformed, -ETIMEDOUT after timeout_ms if >= 0). */
-int vj_frame_read(int fd, struct vj_reader *r, struct vj_frame *f, int timeout_ms);
+/* Blocking convenience: read until one frame arrives. 1 frame, 0 EOF, -1
+ * with err set (err->code EPROTO: a malformed stream; ETIMEDOUT: nothing
+ * within timeout_ms, if >= 0; else the errno of the failed read). */
+int vj_frame_read(int fd, struct vj_reader *r, struct vj_frame *f, int timeout_ms,
+		  struct vj_err *err);
 
-/* I/O helpers: all-or-error, EINTR-safe. 0 or -errno. */
-int vj_write_all(int fd, const void *buf, size_t len);
+/* All of buf or an error, EINTR-safe (a non-blocking fd is waited for).
+ * 0, or -1 with err set. */
+int vj_write_all(int fd, const void *buf, size_t len, struct vj_err *err);
 
 const char *vj_type_name(uint16_t type);
 

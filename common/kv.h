@@ -18,6 +18,8 @@ struct vj_kvbuf {
 	bool oom; /* sticky: set if any add failed; check once at the end */
 };
 
+/* An empty buffer; vj_kv_init() makes the same. */
+#define VJ_KV_INIT {0}
 void vj_kv_init(struct vj_kvbuf *b);
 void vj_kv_free(struct vj_kvbuf *b);
 void vj_kv_add(struct vj_kvbuf *b, const char *key, const void *val, size_t vlen);

@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "hvdclient.h"
 #include "kv.h"
+#include "names.h"
 
 static const char *sock_path;
 
@@ -104,11 +105,11 @@ static int ask(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply, char 
 	}
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
-	int rc = vj_frame_read(fd, &r, reply, 30000);
+	int rc = vj_frame_read(fd, &r, reply, 30000, &err);
 	vj_reader_free(&r);
 	close(fd);
 	if (rc <= 0) {
-		snprintf(msg, msgsz, "no reply from hvd: %s", rc ? strerror(-rc) : "connection closed");
+		snprintf(msg, msgsz, "no reply from hvd: %s", rc ? err.msg : "connection closed");
 		return -1;
 	}
 	if (reply->type == VJ_REPLY_ERR) {
@@ -135,7 +136,7 @@ static void ask_or_die(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *repl
 /* ---- the VMS reply ---- */
 
 struct vmrec {
-	char job[65], image[65], state[16], virt[8], user[64];
+	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], state[16], virt[8], user[64];
 	unsigned uid, cpus, mem_mb;
 	long long age;
 	long t[4]; /* -1 = unknown */

@@ -69,12 +69,12 @@ static int request(const char *sock, uint16_t type, struct vj_kvbuf *kv, struct 
 	}
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
-	int rc = vj_frame_read(fd, &r, reply, -1);
+	int rc = vj_frame_read(fd, &r, reply, -1, &err);
 	vj_reader_free(&r);
 	close(fd);
 	if (rc <= 0) {
 		fprintf(stderr, "hvctl: %s\n",
-			rc == 0 ? "hvd closed the connection without replying" : strerror(-rc));
+			rc == 0 ? "hvd closed the connection without replying" : err.msg);
 		return 1;
 	}
 	if (reply->type == VJ_REPLY_OK)

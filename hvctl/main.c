@@ -22,12 +22,9 @@
 #include "images.h"
 #include "hvdclient.h"
 #include "kv.h"
+#include "paths.h"
 
-#ifndef VJ_RUNSTATEDIR
-#define VJ_RUNSTATEDIR "/run"
-#endif
-
-static const char *sock_path = VJ_RUNSTATEDIR "/vmjob/hvd.sock";
+static const char *sock_path = VJ_DEFAULT_SOCKET;
 
 /* The VM verbs' help, one entry each: `hvctl --help` lists them all,
  * `hvctl VERB --help` and `hvctl help VERB` print one. */
@@ -122,12 +119,12 @@ static void request(int fd, uint16_t type, struct vj_kvbuf *kv, struct vj_frame 
 	struct vj_reader r;
 	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
-	rc = vj_frame_read(fd, &r, reply, -1);
+	rc = vj_frame_read(fd, &r, reply, -1, &err);
 	vj_reader_free(&r);
 	if (rc == 0)
 		hvctl_die("hvd closed the connection without replying");
 	if (rc < 0)
-		hvctl_die("cannot read hvd's reply: %s", strerror(-rc));
+		hvctl_die("cannot read hvd's reply: %s", err.msg);
 	if (reply->type == VJ_REPLY_ERR) {
 		char msg[2048];
 		if (vj_kv_get_str(reply->payload, reply->len, "msg", msg, sizeof(msg), "(no message)",
@@ -249,7 +246,7 @@ static void send_winsize(int fd)
 	vj_kv_add_u64(&kv, "rows", ws.ws_row);
 	vj_kv_add_u64(&kv, "cols", ws.ws_col);
 	if (!kv.oom)
-		vj_frame_write(fd, VJ_WINSIZE, 1, kv.data, kv.len);
+		vj_frame_write(fd, VJ_WINSIZE, 1, kv.data, kv.len, NULL);
 	vj_kv_free(&kv);
 }
 
@@ -286,7 +283,7 @@ static int relay(int fd, bool pty)
 					vj_kv_init(&kv);
 					vj_kv_add_u64(&kv, "sig", si.ssi_signo);
 					if (!kv.oom)
-						vj_frame_write(fd, VJ_SIGNAL, 1, kv.data, kv.len);
+						vj_frame_write(fd, VJ_SIGNAL, 1, kv.data, kv.len, NULL);
 					vj_kv_free(&kv);
 				}
 			}
@@ -300,16 +297,17 @@ static int relay(int fd, bool pty)
 				stdin_open = false;
 				n = 0; /* zero-length STDIN = EOF */
 			}
-			if (vj_frame_write(fd, VJ_STDIN, 1, buf, (size_t)n))
+			if (vj_frame_write(fd, VJ_STDIN, 1, buf, (size_t)n, NULL))
 				hvctl_die("lost the connection to hvd");
 		}
 		if (!pfd[0].revents)
 			continue;
-		long n = vj_reader_fill(&r, fd);
+		struct vj_err err;
+		long n = vj_reader_fill(&r, fd, &err);
 		if (n == 0)
 			hvctl_die("hvd closed the connection before the command ended");
-		if (n < 0 && n != -EINTR && n != -EAGAIN)
-			hvctl_die("reading from hvd: %s", strerror((int)-n));
+		if (n < 0 && err.code != EINTR && err.code != EAGAIN)
+			hvctl_die("reading from hvd: %s", err.msg);
 		struct vj_frame f;
 		int rc;
 		while ((rc = vj_reader_next(&r, &f)) > 0) {
@@ -323,7 +321,7 @@ static int relay(int fd, bool pty)
 			case VJ_STDOUT:
 			case VJ_STDERR:
 				if (f.len)
-					vj_write_all(f.type == VJ_STDOUT ? 1 : 2, f.payload, f.len);
+					vj_write_all(f.type == VJ_STDOUT ? 1 : 2, f.payload, f.len, NULL);
 				break;
 			case VJ_EXIT:
 				restore_tty();

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"  -d        debug logging (overrides log_level)\n"
 		"  -h        this help\n\n"
 		"SIGTERM/SIGINT stop hvd accepting requests; running VMs are left running.\n",
-		HV_DEFAULT_CONFIG);
+		VJ_DEFAULT_CONFIG);
 }
 
 /* Directories hvd owns. QEMU runs unprivileged under libvirt, so the VM
@@ -89,7 +89,7 @@ static int daemonize(const char *pidfile, struct vj_err *err)
 
 int main(int argc, char **argv)
 {
-	const char *conf = HV_DEFAULT_CONFIG;
+	const char *conf = VJ_DEFAULT_CONFIG;
 	bool conf_given = false, foreground = false, debug = false;
 	int opt;
 	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hv_info("hvd started: socket %s, catalogue %s, libvirt %s, virt_type %s, config %s%s",
-		cfg.socket, cfg.catalogue, cfg.libvirt_uri, cfg.virt_type, conf,
+		cfg.socket, cfg.catalogue, cfg.libvirt_uri, HV_VIRT_TYPE_WORDS[cfg.virt_type], conf,
 		conf_given || access(conf, F_OK) == 0 ? "" : " (absent: defaults)");
 	/* Rebuild the view from libvirt and the disk before serving anyone. */
 	hv_drain_load(&cfg);

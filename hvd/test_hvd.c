@@ -85,7 +85,7 @@ static void test_names(void)
 	CHECK(!hv_name_valid("a b"));
 	char long_name[80];
 	memset(long_name, 'a', 65);
-	long_name[65] = '\0';
+	long_name[VJ_NAME_MAX + 1] = '\0';
 	CHECK(!hv_name_valid(long_name));
 }
 

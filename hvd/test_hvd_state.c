@@ -16,6 +16,7 @@
 #include "kv.h"
 #include "libvirt/meta.h"
 #include "server/reqparse.h"
+#include "names.h"
 
 static int checks, failures;
 #define CHECK(cond)                                                               \
@@ -115,8 +116,8 @@ static void test_meta(void)
 		.kernel = "/k", .initrd = "/i", .cmdline = "", .overlay = "/o", .scratch = "/s",
 		.console_log = "/c", .agent_sock = "/a", .job = "77", .image = "minimal",
 		.instance = "/x", .t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
-		.pin_vcpus = true, .numa_mode = "strict", .numa_nodes = "0",
-		.disk_cache = "none", .disk_io = "native"});
+		.pin_vcpus = true, .numa_mode = HV_NUMA_STRICT, .numa_nodes = "0",
+		.disk_cache = HV_CACHE_NONE, .disk_io = HV_IO_NATIVE});
 	CHECK(xml && hv_meta_parse(xml, strlen(xml), &m, &err) == 0 && m.t_agent == -1 &&
 	      !strcmp(m.instance, "/x") && !strcmp(m.virt, "kvm"));
 	CHECK(xml && strstr(xml, "<vcpupin vcpu='1' cpuset='3'/>"));
@@ -169,7 +170,7 @@ static void test_create_req(void)
 	kv.len = base - 1; /* truncated entry */
 	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) < 0);
 	vj_kv_free(&kv);
-	char job[65];
+	char job[VJ_NAME_SZ];
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "job", "a/b");
 	CHECK(hv_req_parse_job(kv.data, kv.len, job, &err) < 0);
@@ -224,19 +225,19 @@ static void test_config(void)
 	struct vj_err err = {0};
 	CHECK(load_conf("state_dir = /srv/x\n", &c, &err) == 0);
 	CHECK(!strcmp(c.instance, "/srv/x") && c.reap_interval == 60 && c.pin_vcpus &&
-	      !strcmp(c.numa, "preferred") && !strcmp(c.disk_cache, "unsafe") && c.max_vms == 0);
+	      c.numa == HV_NUMA_PREFERRED && c.disk_cache == HV_CACHE_UNSAFE && c.max_vms == 0);
 	CHECK(load_conf("instance = a\nmax_vms = 8\nhost_mem_reserve_mb = 2048\npin_vcpus = no\n"
 			"numa = strict\ndisk_cache = none\ndisk_io = native\nreap_interval = 0\n",
 			&c, &err) == 0);
 	CHECK(!strcmp(c.instance, "a") && c.max_vms == 8 && c.host_mem_reserve_mb == 2048 &&
-	      !c.pin_vcpus && !strcmp(c.numa, "strict") && !strcmp(c.disk_io, "native") &&
+	      !c.pin_vcpus && c.numa == HV_NUMA_STRICT && c.disk_io == HV_IO_NATIVE &&
 	      c.reap_interval == 0);
 	CHECK(load_conf("disk_io = native\n", &c, &err) < 0 && strstr(err.msg, "disk_cache"));
 	CHECK(load_conf("numa = sometimes\n", &c, &err) < 0 && strstr(err.msg, "off, preferred, strict"));
 	CHECK(load_conf("pin_vcpus = 1\n", &c, &err) < 0);
 	CHECK(load_conf("max_vms = -1\n", &c, &err) < 0);
-	CHECK(!strcmp(c.fs_transport, "virtiofs")); /* the default */
-	CHECK(load_conf("fs_transport = serial\n", &c, &err) == 0 && !strcmp(c.fs_transport, "serial"));
+	CHECK(c.fs_transport == HV_FS_VIRTIOFS); /* the default */
+	CHECK(load_conf("fs_transport = serial\n", &c, &err) == 0 && c.fs_transport == HV_FS_SERIAL);
 	CHECK(load_conf("fs_transport = 9p\n", &c, &err) < 0 && strstr(err.msg, "fs_transport") &&
 	      strstr(err.msg, "virtiofs, serial"));
 }

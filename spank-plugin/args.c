@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "paths.h"
 #include "vmjob.h"
 
 static int set_path(char *dst, size_t dstsz, const char *key, const char *val, struct vj_err *err)
@@ -21,8 +22,8 @@ static int set_path(char *dst, size_t dstsz, const char *key, const char *val, s
 
 int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *err)
 {
-	snprintf(conf->socket, sizeof(conf->socket), "%s/vmjob/hvd.sock", VJ_RUNSTATEDIR);
-	snprintf(conf->vmexec, sizeof(conf->vmexec), "%s/vmexec", VJ_LIBEXECDIR);
+	snprintf(conf->socket, sizeof(conf->socket), "%s", VJ_DEFAULT_SOCKET);
+	snprintf(conf->vmexec, sizeof(conf->vmexec), "%s", VJ_VMEXEC);
 
 	for (int i = 0; i < ac; i++) {
 		const char *a = av[i];

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "names.h"
+#include "paths.h"
 #include "vmjob.h"
 
 static int parse(struct vmjob_conf *c, int ac, char **av, struct vj_err *err)
@@ -54,8 +56,8 @@ int main(void)
 	struct vmjob_conf c;
 	struct vj_err err;
 	CHECK(parse(&c, 0, NULL, &err) == 0);
-	CHECK(!strcmp(c.socket, VJ_RUNSTATEDIR "/vmjob/hvd.sock"));
-	CHECK(!strcmp(c.vmexec, VJ_LIBEXECDIR "/vmexec"));
+	CHECK(!strcmp(c.socket, VJ_DEFAULT_SOCKET));
+	CHECK(!strcmp(c.vmexec, VJ_VMEXEC));
 	char *ok[] = {"socket=/tmp/x.sock", "vmexec=/opt/vmexec"};
 	CHECK(parse(&c, 2, ok, &err) == 0);
 	CHECK(!strcmp(c.socket, "/tmp/x.sock") && !strcmp(c.vmexec, "/opt/vmexec"));
@@ -81,7 +83,7 @@ int main(void)
 	name[64] = '\0';
 	CHECK(vmjob_image_name_valid(name));
 	name[64] = 'a';
-	name[65] = '\0';
+	name[VJ_NAME_MAX + 1] = '\0';
 	CHECK(!vmjob_image_name_valid(name));
 	char *mp[] = {"/tmp/mp.conf", "0 hostname\n1 uname -r\n"};
 	CHECK(vmjob_looks_multiprog(2, mp));

@@ -62,8 +62,11 @@ static int send_hello(int fd)
 	ssize_t w = send(fd, frame, total, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (w < 0)
 		return errno == EAGAIN ? 0 : -errno;
-	if ((size_t)w < total) /* rare; finish it so the stream stays framed */
-		return vj_write_all(fd, frame + w, total - (size_t)w);
+	if ((size_t)w < total) { /* rare; finish it so the stream stays framed */
+		struct vj_err werr;
+		if (vj_write_all(fd, frame + w, total - (size_t)w, &werr))
+			return -werr.code;
+	}
 	return 0;
 }
 
@@ -107,8 +110,8 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 		if (deadline_ms - now < wait)
 			wait = deadline_ms - now;
 		struct vj_frame f;
-		int rc = vj_frame_read(fd, rd, &f, (int)wait);
-		if (rc == -ETIMEDOUT)
+		int rc = vj_frame_read(fd, rd, &f, (int)wait, err);
+		if (rc < 0 && err->code == ETIMEDOUT)
 			continue;
 		if (rc == 0) {
 			close(fd);
@@ -116,7 +119,7 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 		}
 		if (rc < 0) {
 			close(fd);
-			return vj_err_sys(err, -rc, "reading the agent channel");
+			return vj_err_prefix(err, "reading the agent channel");
 		}
 		if (f.type == VJ_HELLO && f.stream == 0) {
 			char kernel[128], host[128];

@@ -13,6 +13,7 @@
 #include "kv.h"
 #include "base/log.h"
 #include "server/reply.h"
+#include "names.h"
 
 #define CLIENT_STREAM 1u /* the client always uses stream 1 (docs/internals.md) */
 #define MAX_GROUPS 1024
@@ -26,7 +27,7 @@ static void end_stream_locked(struct hv_stream *st, const char *msg)
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "msg", msg);
 	if (!kv.oom)
-		vj_frame_write(st->client_fd, VJ_ERROR, CLIENT_STREAM, kv.data, kv.len);
+		vj_frame_write(st->client_fd, VJ_ERROR, CLIENT_STREAM, kv.data, kv.len, NULL);
 	vj_kv_free(&kv);
 	st->done = true;
 	eventfd_write(st->done_fd, 1);
@@ -56,7 +57,7 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 		return;
 	}
 	/* A failed write means the client left; its thread notices and kills. */
-	vj_frame_write(st->client_fd, f->type, CLIENT_STREAM, f->payload, f->len);
+	vj_frame_write(st->client_fd, f->type, CLIENT_STREAM, f->payload, f->len, NULL);
 	if (ends) {
 		st->done = true;
 		eventfd_write(st->done_fd, 1);
@@ -70,11 +71,12 @@ static void *reader_main(void *arg)
 	const char *why = "closed";
 	for (;;) {
 		struct vj_frame f;
-		int rc = vj_frame_read(vm->agent_fd, &vm->agent_rd, &f, -1);
+		struct vj_err err;
+		int rc = vj_frame_read(vm->agent_fd, &vm->agent_rd, &f, -1, &err);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			why = rc == -EPROTO ? "sent a malformed frame" : strerror(-rc);
+			why = err.code == EPROTO ? "sent a malformed frame" : strerror(err.code);
 			break;
 		}
 		dispatch(vm, &f);
@@ -155,7 +157,7 @@ static bool passthrough_key(const struct vj_kv_entry *e)
 static int agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len)
 {
 	pthread_mutex_lock(&vm->agent_wlock);
-	int rc = vj_frame_write(vm->agent_fd, type, stream, p, len);
+	int rc = vj_frame_write(vm->agent_fd, type, stream, p, len, NULL);
 	pthread_mutex_unlock(&vm->agent_wlock);
 	return rc;
 }
@@ -197,8 +199,9 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct v
 			gone = true;
 		if (!reading || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		long n = vj_reader_fill(r, cfd);
-		if (n == -EAGAIN || n == -EINTR)
+		struct vj_err rerr;
+		long n = vj_reader_fill(r, cfd, &rerr);
+		if (n < 0 && (rerr.code == EAGAIN || rerr.code == EINTR))
 			continue;
 		if (n < 0 || (n == 0 && (pfd[0].revents & (POLLHUP | POLLERR)))) {
 			gone = true;
@@ -232,7 +235,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 		   size_t len)
 {
 	struct vj_err err = {0};
-	char job[65], msg[1200];
+	char job[VJ_NAME_SZ], msg[1200];
 	uint64_t uid, gid;
 	if (vj_kv_validate(p, len, &err) ||
 	    vj_kv_get_str(p, len, "job", job, sizeof(job), NULL, &err) ||

@@ -8,33 +8,42 @@
 
 #include "log.h"
 
+const char *const HV_VIRT_TYPE_WORDS[] = {"auto", "kvm", "qemu", NULL};
+const char *const HV_SCRATCH_BACKEND_WORDS[] = {"file", "lvm", NULL};
+const char *const HV_LVM_WIPE_WORDS[] = {"zero", "none", NULL};
+const char *const HV_NUMA_WORDS[] = {"off", "preferred", "strict", NULL};
+const char *const HV_DISK_CACHE_WORDS[] = {"none", "writeback", "writethrough", "directsync",
+					   "unsafe", NULL};
+const char *const HV_DISK_IO_WORDS[] = {"threads", "native", "io_uring", NULL};
+const char *const HV_FS_TRANSPORT_WORDS[] = {"virtiofs", "serial", NULL};
+
 void hv_config_defaults(struct hv_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->socket, sizeof(c->socket), "%s", HV_DEFAULT_SOCKET);
-	snprintf(c->run_dir, sizeof(c->run_dir), "%s", VJ_RUNSTATEDIR "/vmjob");
-	snprintf(c->state_dir, sizeof(c->state_dir), "%s", VJ_LOCALSTATEDIR "/lib/vmjob");
-	snprintf(c->cache_dir, sizeof(c->cache_dir), "%s", VJ_LOCALSTATEDIR "/cache/vmjob/images");
-	snprintf(c->pidfile, sizeof(c->pidfile), "%s", VJ_RUNSTATEDIR "/vmjob/hvd.pid");
+	snprintf(c->socket, sizeof(c->socket), "%s", VJ_DEFAULT_SOCKET);
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s", VJ_DEFAULT_RUN_DIR);
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", VJ_DEFAULT_STATE_DIR);
+	snprintf(c->cache_dir, sizeof(c->cache_dir), "%s", VJ_DEFAULT_CACHE_DIR);
+	snprintf(c->pidfile, sizeof(c->pidfile), "%s", VJ_DEFAULT_PIDFILE);
 	snprintf(c->catalogue, sizeof(c->catalogue), "%s", "http://127.0.0.1:8642/catalogue.conf");
 	snprintf(c->libvirt_uri, sizeof(c->libvirt_uri), "%s", "qemu:///system");
-	snprintf(c->virt_type, sizeof(c->virt_type), "%s", "auto");
+	c->virt_type = HV_VIRT_AUTO;
 	snprintf(c->qemu, sizeof(c->qemu), "%s", "qemu-system-x86_64");
 	c->boot_timeout = 60;
 	c->probe_timeout = 15;
 	c->default_scratch_mb = 1024;
-	snprintf(c->scratch_backend, sizeof(c->scratch_backend), "%s", "file");
-	snprintf(c->scratch_lvm_wipe, sizeof(c->scratch_lvm_wipe), "%s", "zero");
+	c->scratch_backend = HV_SCRATCH_FILE;
+	c->scratch_lvm_wipe = HV_LVM_WIPE_ZERO;
 	c->log_level = LOG_INFO;
 	snprintf(c->slurm_user, sizeof(c->slurm_user), "%s", "root");
 	c->reap_interval = 60;
 	c->max_vms = 0;
 	c->host_mem_reserve_mb = 1024;
 	c->pin_vcpus = true;
-	snprintf(c->numa, sizeof(c->numa), "%s", "preferred");
-	snprintf(c->disk_cache, sizeof(c->disk_cache), "%s", "unsafe");
-	snprintf(c->disk_io, sizeof(c->disk_io), "%s", "threads");
-	snprintf(c->fs_transport, sizeof(c->fs_transport), "%s", "virtiofs");
+	c->numa = HV_NUMA_PREFERRED;
+	c->disk_cache = HV_CACHE_UNSAFE;
+	c->disk_io = HV_IO_THREADS;
+	c->fs_transport = HV_FS_VIRTIOFS;
 }
 
 static char *trim(char *s)
@@ -77,14 +86,15 @@ static int set_uint(uint64_t *dst, const char *v, uint64_t min, uint64_t max, st
 	return 0;
 }
 
-/* v must be one of the NULL-terminated words. */
-static int set_word(char *dst, size_t dstsz, const char *v, const char *const *words,
-		    struct vj_err *err)
+/* v must be one of the NULL-terminated words; *dst gets its index. */
+static int set_choice(int *dst, const char *v, const char *const *words, struct vj_err *err)
 {
 	char list[128] = "";
 	for (size_t i = 0; words[i]; i++) {
-		if (!strcmp(v, words[i]))
-			return set_str(dst, dstsz, v, err);
+		if (!strcmp(v, words[i])) {
+			*dst = (int)i;
+			return 0;
+		}
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 			 words[i]);
 	}
@@ -150,11 +160,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		return set_str(c->libvirt_uri, sizeof(c->libvirt_uri), v, err);
 	if (strcmp(k, "qemu") == 0)
 		return set_str(c->qemu, sizeof(c->qemu), v, err);
-	if (strcmp(k, "virt_type") == 0) {
-		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "qemu"))
-			return vj_err_set(err, EINVAL, "'%s' is not one of auto, kvm, qemu", v);
-		return set_str(c->virt_type, sizeof(c->virt_type), v, err);
-	}
+	if (strcmp(k, "virt_type") == 0)
+		return set_choice((int *)&c->virt_type, v, HV_VIRT_TYPE_WORDS, err);
 	if (strcmp(k, "boot_timeout") == 0) {
 		if (set_uint(&n, v, 1, 3600, err))
 			return -1;
@@ -169,11 +176,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 	}
 	if (strcmp(k, "scratch_mb_per_cpu") == 0)
 		return set_uint(&c->scratch_mb_per_cpu, v, 0, 1u << 20, err);
-	if (strcmp(k, "scratch_backend") == 0) {
-		if (strcmp(v, "file") && strcmp(v, "lvm"))
-			return vj_err_set(err, EINVAL, "'%s' is not one of file, lvm", v);
-		return set_str(c->scratch_backend, sizeof(c->scratch_backend), v, err);
-	}
+	if (strcmp(k, "scratch_backend") == 0)
+		return set_choice((int *)&c->scratch_backend, v, HV_SCRATCH_BACKEND_WORDS, err);
 	if (strcmp(k, "scratch_vg") == 0) {
 		if (!lvm_name_ok(v))
 			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
@@ -184,10 +188,8 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 			return vj_err_set(err, EINVAL, "'%s' is not a logical volume name", v);
 		return set_str(c->scratch_thinpool, sizeof(c->scratch_thinpool), v, err);
 	}
-	if (strcmp(k, "scratch_lvm_wipe") == 0) {
-		static const char *const w[] = {"zero", "none", NULL};
-		return set_word(c->scratch_lvm_wipe, sizeof(c->scratch_lvm_wipe), v, w, err);
-	}
+	if (strcmp(k, "scratch_lvm_wipe") == 0)
+		return set_choice((int *)&c->scratch_lvm_wipe, v, HV_LVM_WIPE_WORDS, err);
 	if (strcmp(k, "cache_size_mb") == 0)
 		return set_uint(&c->cache_size_mb, v, 0, 1ull << 30, err);
 	if (strcmp(k, "default_scratch_mb") == 0)
@@ -209,32 +211,23 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 	if (strcmp(k, "host_mem_reserve_mb") == 0)
 		return set_uint(&c->host_mem_reserve_mb, v, 0, 1u << 30, err);
 	if (strcmp(k, "pin_vcpus") == 0) {
-		static const char *const yn[] = {"yes", "no", NULL};
-		char w[4];
-		if (set_word(w, sizeof(w), v, yn, err))
+		static const char *const yn[] = {"no", "yes", NULL};
+		int w;
+		if (set_choice(&w, v, yn, err))
 			return -1;
-		c->pin_vcpus = w[0] == 'y';
+		c->pin_vcpus = w == 1;
 		return 0;
 	}
-	if (strcmp(k, "numa") == 0) {
-		static const char *const w[] = {"off", "preferred", "strict", NULL};
-		return set_word(c->numa, sizeof(c->numa), v, w, err);
-	}
-	if (strcmp(k, "disk_cache") == 0) {
-		static const char *const w[] = {"none", "writeback", "writethrough", "directsync",
-						"unsafe", NULL};
-		return set_word(c->disk_cache, sizeof(c->disk_cache), v, w, err);
-	}
-	if (strcmp(k, "disk_io") == 0) {
-		static const char *const w[] = {"threads", "native", "io_uring", NULL};
-		return set_word(c->disk_io, sizeof(c->disk_io), v, w, err);
-	}
+	if (strcmp(k, "numa") == 0)
+		return set_choice((int *)&c->numa, v, HV_NUMA_WORDS, err);
+	if (strcmp(k, "disk_cache") == 0)
+		return set_choice((int *)&c->disk_cache, v, HV_DISK_CACHE_WORDS, err);
+	if (strcmp(k, "disk_io") == 0)
+		return set_choice((int *)&c->disk_io, v, HV_DISK_IO_WORDS, err);
 	if (strcmp(k, "export") == 0)
 		return add_export(c, v, err);
-	if (strcmp(k, "fs_transport") == 0) {
-		static const char *const w[] = {"virtiofs", "serial", NULL};
-		return set_word(c->fs_transport, sizeof(c->fs_transport), v, w, err);
-	}
+	if (strcmp(k, "fs_transport") == 0)
+		return set_choice((int *)&c->fs_transport, v, HV_FS_TRANSPORT_WORDS, err);
 	if (strcmp(k, "slurm_user") == 0)
 		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
 	if (strcmp(k, "log_level") == 0) {
@@ -295,8 +288,8 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 	if (!rc && !c->instance[0])
 		snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
 	/* QEMU refuses io=native unless the host page cache is bypassed. */
-	if (!rc && !strcmp(c->disk_io, "native") && strcmp(c->disk_cache, "none") &&
-	    strcmp(c->disk_cache, "directsync"))
+	if (!rc && c->disk_io == HV_IO_NATIVE && c->disk_cache != HV_CACHE_NONE &&
+	    c->disk_cache != HV_CACHE_DIRECTSYNC)
 		rc = vj_err_set(err, EINVAL, "%s: disk_io = native needs disk_cache = none or directsync",
 				path);
 	/* run_dir/vm/<64-char job>/agent.sock must fit a Unix socket address. */
@@ -304,9 +297,9 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 		rc = vj_err_set(err, ENAMETOOLONG,
 				"%s: run_dir '%s' is too long for the VMs' agent sockets (limit %zu bytes)",
 				path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
-	if (!rc && !strcmp(c->scratch_backend, "lvm") && !c->scratch_vg[0])
+	if (!rc && c->scratch_backend == HV_SCRATCH_LVM && !c->scratch_vg[0])
 		rc = vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
-	if (!rc && c->scratch_thinpool[0] && strcmp(c->scratch_backend, "lvm"))
+	if (!rc && c->scratch_thinpool[0] && c->scratch_backend != HV_SCRATCH_LVM)
 		rc = vj_err_set(err, EINVAL, "%s: scratch_thinpool needs scratch_backend = lvm", path);
 	return rc;
 }

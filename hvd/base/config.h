@@ -8,21 +8,26 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "paths.h"
 
 #define HV_MAX_EXPORTS 8 /* hvd.conf export lines (fsexport.c) */
 
-#ifndef VJ_SYSCONFDIR
-#define VJ_SYSCONFDIR "/etc"
-#endif
-#ifndef VJ_LOCALSTATEDIR
-#define VJ_LOCALSTATEDIR "/var"
-#endif
-#ifndef VJ_RUNSTATEDIR
-#define VJ_RUNSTATEDIR "/run"
-#endif
 
-#define HV_DEFAULT_CONFIG VJ_SYSCONFDIR "/vmjob/hvd.conf"
-#define HV_DEFAULT_SOCKET VJ_RUNSTATEDIR "/vmjob/hvd.sock"
+/* Settings that are choices are parsed once, at load time, into these; the
+ * words hvd.conf accepts are the *_WORDS entries, in enum order (and are
+ * what libvirt and the logs are given). */
+enum hv_virt_type { HV_VIRT_AUTO, HV_VIRT_KVM, HV_VIRT_QEMU };
+enum hv_scratch_backend { HV_SCRATCH_FILE, HV_SCRATCH_LVM };
+enum hv_lvm_wipe { HV_LVM_WIPE_ZERO, HV_LVM_WIPE_NONE };
+enum hv_numa { HV_NUMA_OFF, HV_NUMA_PREFERRED, HV_NUMA_STRICT };
+enum hv_disk_cache {
+	HV_CACHE_NONE, HV_CACHE_WRITEBACK, HV_CACHE_WRITETHROUGH, HV_CACHE_DIRECTSYNC, HV_CACHE_UNSAFE
+};
+enum hv_disk_io { HV_IO_THREADS, HV_IO_NATIVE, HV_IO_URING };
+enum hv_fs_transport { HV_FS_VIRTIOFS, HV_FS_SERIAL };
+extern const char *const HV_VIRT_TYPE_WORDS[], *const HV_SCRATCH_BACKEND_WORDS[],
+	*const HV_LVM_WIPE_WORDS[], *const HV_NUMA_WORDS[], *const HV_DISK_CACHE_WORDS[],
+	*const HV_DISK_IO_WORDS[], *const HV_FS_TRANSPORT_WORDS[];
 
 struct hv_config {
 	char socket[PATH_MAX];    /* the request socket (0666) */
@@ -32,17 +37,17 @@ struct hv_config {
 	char pidfile[PATH_MAX];
 	char catalogue[2048];     /* URL: http://, https://, file:// */
 	char libvirt_uri[256];
-	char virt_type[8];        /* auto | kvm | qemu */
+	enum hv_virt_type virt_type;
 	char qemu[PATH_MAX];      /* emulator used by the KVM probe */
 	unsigned boot_timeout;    /* seconds to wait for the agent's HELLO */
 	unsigned probe_timeout;   /* seconds for the KVM probe boot */
 	uint64_t default_scratch_mb;
 	uint64_t cache_size_mb;   /* image cache limit (LRU of unused files), 0 = none */
 	uint64_t scratch_mb_per_cpu; /* 0 = default_scratch_mb whatever the CPU count */
-	char scratch_backend[8];      /* file | lvm (scratch.h) */
+	enum hv_scratch_backend scratch_backend; /* scratch.h */
 	char scratch_vg[128];         /* the VG of the lvm backend */
 	char scratch_thinpool[128];   /* lvm: thin pool in scratch_vg, "" = linear LVs */
-	char scratch_lvm_wipe[8];     /* lvm, linear LVs: zero | none (scratch_lvm.c) */
+	enum hv_lvm_wipe scratch_lvm_wipe; /* lvm, linear LVs (scratch_lvm.c) */
 	int log_level;            /* syslog priority */
 	/* Besides root, the one user who may CREATE and DESTROY VMs and see them
 	 * all (hvd/auth.c): Slurm's SlurmUser, for sites whose prolog/epilog
@@ -58,16 +63,16 @@ struct hv_config {
 	unsigned max_vms;         /* 0 = no limit but memory */
 	uint64_t host_mem_reserve_mb;
 	bool pin_vcpus;           /* vCPU i -> the job's i-th allocated core */
-	char numa[12];            /* off | preferred | strict */
-	char disk_cache[16];      /* none | writeback | writethrough | directsync | unsafe */
-	char disk_io[12];         /* threads | native | io_uring */
+	enum hv_numa numa;
+	enum hv_disk_cache disk_cache;
+	enum hv_disk_io disk_io;
 
 	/* Shared trees re-exported into every VM (fsexport.h), same path inside. */
 	char exports[HV_MAX_EXPORTS][256];
 	unsigned nexports;
 	/* How the exports reach the guest: virtiofs (a vhost-user-fs device
 	 * served by vmfs-server) | serial (FUSE over a virtio-serial port). */
-	char fs_transport[12];
+	enum hv_fs_transport fs_transport;
 };
 
 void hv_config_defaults(struct hv_config *c);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "names.h"
 
 struct hv_sha256 {
 	EVP_MD_CTX *ctx;
@@ -46,7 +47,7 @@ void hv_sha256_update(struct hv_sha256 *h, const void *data, size_t len)
 	EVP_DigestUpdate(h->ctx, data, len);
 }
 
-void hv_sha256_final(struct hv_sha256 *h, char hex[65])
+void hv_sha256_final(struct hv_sha256 *h, char hex[VJ_SHA256_SZ])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "names.h"
 
 struct hv_sha256;
 
@@ -12,8 +13,8 @@ struct hv_sha256 *hv_sha256_new(void);
 /* A copy holding the same state: peek at a digest without ending the hash. */
 struct hv_sha256 *hv_sha256_dup(const struct hv_sha256 *h);
 void hv_sha256_update(struct hv_sha256 *h, const void *data, size_t len);
-/* Writes 64 lowercase hex digits + NUL into hex[65] and frees h. */
-void hv_sha256_final(struct hv_sha256 *h, char hex[65]);
+/* Writes 64 lowercase hex digits + NUL into hex[VJ_SHA256_SZ] and frees h. */
+void hv_sha256_final(struct hv_sha256 *h, char hex[VJ_SHA256_SZ]);
 void hv_sha256_free(struct hv_sha256 *h);
 /* True if s is exactly 64 lowercase hex digits (safe as a file name). */
 bool hv_sha256_valid(const char *s);

@@ -21,10 +21,7 @@
 #include "base/spawn.h"
 #include "vm/vm.h"
 
-#ifndef VJ_LIBEXECDIR
-#define VJ_LIBEXECDIR "/usr/local/libexec/vmjob"
-#endif
-#define FS_SERVER VJ_LIBEXECDIR "/vmfs-server"
+#define FS_SERVER VJ_VMFS_SERVER
 #define MAX_GROUPS 256
 /* How long a vhost-user server may take to make its socket: it only parses
  * its arguments, opens the export and binds. */
@@ -33,7 +30,7 @@
 
 bool hv_fs_virtiofs(const struct hv_config *c)
 {
-	return c->nexports > 0 && !strcmp(c->fs_transport, "virtiofs");
+	return c->nexports > 0 && c->fs_transport == HV_FS_VIRTIOFS;
 }
 
 void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz)

@@ -18,16 +18,17 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "names.h"
 
 #define HV_URL_MAX 2048
 
 struct hv_artifact {
 	char url[HV_URL_MAX];
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 };
 
 struct hv_image {
-	char name[65];
+	char name[VJ_NAME_SZ];
 	struct hv_artifact root, kernel, initrd;
 	char root_format[8];
 	char cmdline[1024];

@@ -107,9 +107,9 @@ static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct filesink *s = ud;
 	size_t n = size * nmemb;
-	int rc = vj_write_all(s->fd, ptr, n);
-	if (rc) {
-		s->werr = -rc;
+	struct vj_err err;
+	if (vj_write_all(s->fd, ptr, n, &err)) {
+		s->werr = err.code;
 		return 0;
 	}
 	hv_sha256_update(s->h, ptr, n);

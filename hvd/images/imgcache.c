@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "vm/vm.h"
+#include "names.h"
 
 #define PART_PREFIX ".part-"
 #define MAX_ATTEMPTS 5 /* transfers per download, each after one that made progress */
@@ -30,7 +31,7 @@ static struct {
 /* One download in progress (or just ended, while waiters still read its
  * result). Waiters sleep on its own condition, not on a global one. */
 struct flight {
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 	pthread_cond_t cond;
 	bool done;
 	int rc;
@@ -44,7 +45,7 @@ struct flight {
  * only meaningful while this hvd lives; a restarted hvd has no VM half-built
  * by the old one to protect (those are torn down). */
 struct pin {
-	char sha256[65], image[65];
+	char sha256[VJ_SHA256_SZ], image[VJ_NAME_SZ];
 	int held; /* explicit holds (pull); else valid while a VM of image is booting */
 	struct pin *next;
 };
@@ -229,7 +230,7 @@ static int transfer(const char *image, const char *what, const struct hv_artifac
 static int download(const char *cache_dir, const char *image, const char *what,
 		    const struct hv_artifact *a, const char *path, struct vj_err *err)
 {
-	char part[PATH_MAX], got[65];
+	char part[PATH_MAX], got[VJ_SHA256_SZ];
 	if (hv_path(part, sizeof(part), "%s/" PART_PREFIX "%s", cache_dir, a->sha256))
 		return vj_err_set(err, ENAMETOOLONG, "cache path too long");
 	/* A fixed name, not a random one: a later attempt (or a restarted hvd)

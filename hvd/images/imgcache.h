@@ -24,6 +24,7 @@
 #include "catalogue.h"
 #include "base/config.h"
 #include "err.h"
+#include "names.h"
 
 /* Once at start-up, before any request: where the cache, the VM disks are
  * and the size limit. */
@@ -38,7 +39,7 @@ int hv_cache_ensure(const char *cache_dir, const char *image, const char *what,
 
 struct hv_pull_res {
 	const char *what; /* "root", "kernel", "initrd" */
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 	uint64_t size;
 	bool fetched; /* false: it was already cached */
 	long ms;
@@ -47,7 +48,7 @@ struct hv_pull_res {
 int hv_cache_pull(const struct hv_image *im, struct hv_pull_res res[3], struct vj_err *err);
 
 struct hv_cache_entry {
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 	bool partial;     /* an unfinished download (.part-<sha256>) */
 	bool downloading; /* ... being written right now */
 	uint64_t size;
@@ -65,7 +66,7 @@ enum hv_evict_mode {
 	HV_EVICT_THESE,  /* the given digests, unless in use */
 };
 struct hv_evict_res {
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 	bool partial, evicted;
 	uint64_t size;
 	char why[200]; /* when not evicted */

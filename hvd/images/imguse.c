@@ -14,6 +14,7 @@
 
 #include "libvirt/domain.h"
 #include "base/sha256.h"
+#include "names.h"
 
 #define HDR_READ 65536u    /* qemu-img writes the backing name inside the first cluster */
 #define CMDLINE_MAX 131072 /* QEMU's argv under libvirt is a few KiB */
@@ -136,7 +137,7 @@ static int scan_args(const char *buf, size_t n, const char *dir, const char *who
 	for (size_t i = 0; i + dl + 65 <= n; i++) {
 		if (memcmp(buf + i, dir, dl) || buf[i + dl] != '/')
 			continue;
-		char sha[65];
+		char sha[VJ_SHA256_SZ];
 		memcpy(sha, buf + i + dl + 1, 64);
 		sha[64] = '\0';
 		char after = i + dl + 65 < n ? buf[i + dl + 65] : '\0';

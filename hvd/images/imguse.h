@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "names.h"
 
 struct hv_use {
-	char sha256[65];
+	char sha256[VJ_SHA256_SZ];
 	char who[80]; /* the job (from the overlay's directory or QEMU's -name), else "pid:N" */
 };
 

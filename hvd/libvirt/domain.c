@@ -115,9 +115,8 @@ static void cpu_placement(FILE *f, const struct hv_domain_spec *s)
 		path_attr(f, "    <emulatorpin cpuset='", s->cpuset, "'/>\n");
 		fputs("  </cputune>\n", f);
 	}
-	if (s->numa_mode && strcmp(s->numa_mode, "off") && s->numa_nodes && *s->numa_nodes) {
-		fprintf(f, "  <numatune>\n    <memory mode='%s' nodeset='",
-			!strcmp(s->numa_mode, "strict") ? "strict" : "preferred");
+	if (s->numa_mode != HV_NUMA_OFF && s->numa_nodes && *s->numa_nodes) {
+		fprintf(f, "  <numatune>\n    <memory mode='%s' nodeset='", HV_NUMA_WORDS[s->numa_mode]);
 		esc(f, s->numa_nodes);
 		fputs("'/>\n  </numatune>\n", f);
 	}
@@ -126,10 +125,8 @@ static void cpu_placement(FILE *f, const struct hv_domain_spec *s)
 static void disk_driver(FILE *f, const struct hv_domain_spec *s, const char *type)
 {
 	fprintf(f, "      <driver name='qemu' type='%s'", type);
-	if (s->disk_cache && *s->disk_cache)
-		path_attr(f, " cache='", s->disk_cache, "'");
-	if (s->disk_io && *s->disk_io)
-		path_attr(f, " io='", s->disk_io, "'");
+	fprintf(f, " cache='%s' io='%s'", HV_DISK_CACHE_WORDS[s->disk_cache],
+		HV_DISK_IO_WORDS[s->disk_io]);
 	fputs("/>\n", f);
 }
 

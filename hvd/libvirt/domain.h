@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/config.h"
 #include "err.h"
 
 #define HV_DOMAIN_PREFIX "vmjob-"
@@ -32,9 +33,10 @@ struct hv_domain_spec {
 	long t_image, t_scratch, t_domain, t_agent; /* ms; < 0 = not yet */
 	/* density knobs (hvd.conf) */
 	bool pin_vcpus;         /* vcpupin each vCPU to one core of cpuset */
-	const char *numa_mode;  /* "off" | "preferred" | "strict" */
+	enum hv_numa numa_mode;
 	const char *numa_nodes; /* host NUMA nodes of cpuset, "" = unknown */
-	const char *disk_cache, *disk_io;
+	enum hv_disk_cache disk_cache;
+	enum hv_disk_io disk_io;
 	/* filesystem gateway sockets (fsexport.h), export i on socket i:
 	 * virtiofs: vhost-user-fs device with tag vmjob.fs.<i> (guest memory
 	 * then shared, as vhost-user needs); else channel org.vmjob.fs.<i> */

@@ -14,9 +14,10 @@
 
 #include "base/config.h"
 #include "err.h"
+#include "names.h"
 
 struct hv_meta {
-	char job[65], image[65], cores[128], virt[8];
+	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], cores[128], virt[8];
 	char instance[PATH_MAX];
 	uid_t uid;
 	gid_t gid;
@@ -33,7 +34,7 @@ int hv_meta_parse(const char *xml, size_t len, struct hv_meta *m, struct vj_err 
 /* Does a domain with this metadata belong to the hvd of instance? Metadata
  * written before instances existed names none: such domains belong to the
  * hvd that uses the default state_dir (the one hvd of a production host). */
-#define HV_LEGACY_INSTANCE VJ_LOCALSTATEDIR "/lib/vmjob"
+#define HV_LEGACY_INSTANCE VJ_DEFAULT_STATE_DIR
 bool hv_meta_owned(const struct hv_meta *m, const char *instance, const char *default_instance);
 
 #endif

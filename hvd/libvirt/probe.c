@@ -112,8 +112,8 @@ int hv_probe_virt(const struct hv_config *cfg, const char *kernel, const char *i
 		  const char *cmdline, char virt[8], struct vj_err *err)
 {
 	(void)err;
-	if (strcmp(cfg->virt_type, "auto")) {
-		strcpy(virt, cfg->virt_type);
+	if (cfg->virt_type != HV_VIRT_AUTO) {
+		strcpy(virt, HV_VIRT_TYPE_WORDS[cfg->virt_type]);
 		return 0;
 	}
 	pthread_mutex_lock(&probe_lock);

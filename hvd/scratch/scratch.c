@@ -15,7 +15,7 @@
 
 static bool lvm(const struct hv_config *cfg)
 {
-	return strcmp(cfg->scratch_backend, "lvm") == 0;
+	return cfg->scratch_backend == HV_SCRATCH_LVM;
 }
 
 uint64_t hv_scratch_size_mb(const struct hv_config *cfg, uint64_t asked_mb, unsigned cpus,

@@ -21,6 +21,7 @@
 
 #include "base/config.h"
 #include "err.h"
+#include "names.h"
 
 #define HV_SCRATCH_LV_PREFIX "vmjob_"
 #define HV_SCRATCH_TAG_JOB "vmjob_job_"
@@ -28,7 +29,7 @@
 
 /* One per-job volume. */
 struct hv_scratch {
-	char job[65];
+	char job[VJ_NAME_SZ];
 	char path[PATH_MAX]; /* what the domain attaches: the file, or /dev/VG/LV */
 	bool block;          /* a block device: the domain uses <disk type='block'> */
 	uint64_t size_mb;

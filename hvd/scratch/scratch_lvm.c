@@ -41,6 +41,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "scratch.h"
+#include "names.h"
 
 /* Room for lvs over a VG with thousands of LVs; more is an error, not a cut. */
 #define LVS_OUT_MAX (4u << 20)
@@ -149,7 +150,7 @@ static bool thin(const struct hv_config *cfg)
 
 static bool wipe(const struct hv_config *cfg)
 {
-	return strcmp(cfg->scratch_lvm_wipe, "zero") == 0;
+	return cfg->scratch_lvm_wipe == HV_LVM_WIPE_ZERO;
 }
 
 static uint64_t now_ms(void)
@@ -356,7 +357,7 @@ static int find_fn(char *name, char *tags, uint64_t size, void *ud)
  * (scratch_lvm_wipe = zero); false only where create undoes its own LV. */
 static int remove_lv(const struct hv_config *cfg, const char *job, bool used, struct vj_err *err)
 {
-	char name[128], tag[256], seen[65];
+	char name[128], tag[256], seen[VJ_NAME_SZ];
 	snprintf(name, sizeof(name), HV_SCRATCH_LV_PREFIX "%s", job);
 	hvd_tag(cfg, tag, sizeof(tag));
 	cleanup_free char *out = lvs(cfg->scratch_vg, err);

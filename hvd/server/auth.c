@@ -13,6 +13,7 @@
 #include "reply.h"
 #include "reqcred.h"
 #include "base/sha256.h"
+#include "names.h"
 
 /* uid of a user name, or -1 if there is no such user. */
 static long uid_of(const char *name)
@@ -113,7 +114,7 @@ static int identify(const struct ucred *peer, const struct vj_frame *f, struct v
 		rc = vj_err_set(err, EACCES, "%s", why ? why : munge_strerror(e));
 	} else {
 		struct hv_sha256 *h = hv_sha256_new();
-		char hex[65], want[160];
+		char hex[VJ_SHA256_SZ], want[160];
 		if (!h) {
 			rc = vj_err_set(err, ENOMEM, "out of memory");
 		} else {
@@ -171,7 +172,7 @@ static const char *type_policy(const struct hv_config *cfg, uid_t uid, uint16_t 
 int hv_auth_request(const struct hv_config *cfg, int fd, const struct ucred *peer,
 		    const struct vj_frame *f)
 {
-	char job[65] = "";
+	char job[VJ_NAME_SZ] = "";
 	if (vj_kv_get_str(f->payload, f->len, "job", job, sizeof(job), "", NULL) ||
 	    (job[0] && !hv_name_valid(job)))
 		job[0] = '\0'; /* only for the log line; never log what we cannot vouch for */

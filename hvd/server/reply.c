@@ -11,7 +11,7 @@ void hv_reply(int fd, uint16_t type, struct vj_kvbuf *kv)
 		type = VJ_REPLY_ERR;
 	}
 	/* A client that went away is not an error worth more than its own log. */
-	(void)vj_frame_write(fd, type, 0, kv->data, kv->len);
+	(void)vj_frame_write(fd, type, 0, kv->data, kv->len, NULL);
 	vj_kv_free(kv);
 }
 

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "reply.h"
 #include "vm/vm.h"
+#include "names.h"
 
 void hv_req_drain(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 {
@@ -43,7 +44,7 @@ void hv_req_resume(const struct hv_config *cfg, int fd, const struct vj_frame *f
 /* A copy of what the record needs, taken under the table lock; libvirt is
  * asked for the counters after it is dropped. */
 struct row {
-	char job[65], image[65], domain[80], virt[8], state[16];
+	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], domain[80], virt[8], state[16];
 	unsigned uid, cpus, mem_mb;
 	long long age;
 	long t[4];

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "reply.h"
 #include "base/sha256.h"
+#include "names.h"
 
 #define CATALOGUE_MAX_BYTES (1u << 20)
 
@@ -91,7 +92,7 @@ void hv_req_images(const struct hv_config *cfg, int fd, const struct vj_frame *f
 void hv_req_pull(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
-	char name[65];
+	char name[VJ_NAME_SZ];
 	struct hv_image im;
 	if (vj_kv_get_str(f->payload, f->len, "image", name, sizeof(name), NULL, &err) ||
 	    !hv_name_valid(name)) {

@@ -7,6 +7,7 @@
 #include "images/catalogue.h"
 #include "base/cpuset.h"
 #include "kv.h"
+#include "names.h"
 
 static int get_name(const void *p, size_t len, const char *key, char *out, size_t outsz,
 		    struct vj_err *err)
@@ -19,7 +20,7 @@ static int get_name(const void *p, size_t len, const char *key, char *out, size_
 	return 0;
 }
 
-int hv_req_parse_job(const void *p, size_t len, char job[65], struct vj_err *err)
+int hv_req_parse_job(const void *p, size_t len, char job[VJ_NAME_SZ], struct vj_err *err)
 {
 	if (vj_kv_validate(p, len, err))
 		return -1;

@@ -26,6 +26,7 @@
 #include "req_images.h"
 #include "vm/vm.h"
 #include "vm/vmlife.h"
+#include "names.h"
 
 #define REQUEST_TIMEOUT_MS 60000 /* an idle connection is dropped after this */
 
@@ -75,7 +76,7 @@ static void do_create(struct client *c, const struct vj_frame *f)
 static void do_destroy(struct client *c, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
-	char job[65];
+	char job[VJ_NAME_SZ];
 	if (get_name(f, "job", job, sizeof(job), &err)) {
 		vj_err_prefix(&err, "bad DESTROY request");
 		hv_reply_err(c->fd, err.msg);
@@ -114,7 +115,7 @@ static void do_list(struct client *c)
 static void do_status(struct client *c, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
-	char job[65];
+	char job[VJ_NAME_SZ];
 	if (get_name(f, "job", job, sizeof(job), &err)) {
 		vj_err_prefix(&err, "bad STATUS request");
 		hv_reply_err(c->fd, err.msg);
@@ -180,10 +181,11 @@ static void *client_main(void *arg)
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	for (;;) {
 		struct vj_frame f;
-		int rc = vj_frame_read(c->fd, &r, &f, REQUEST_TIMEOUT_MS);
+		struct vj_err rerr;
+		int rc = vj_frame_read(c->fd, &r, &f, REQUEST_TIMEOUT_MS, &rerr);
 		if (rc <= 0) {
-			if (rc < 0 && rc != -ETIMEDOUT && rc != -ECONNRESET)
-				hv_debug("client pid %d: %s", (int)c->peer.pid, strerror(-rc));
+			if (rc < 0 && rerr.code != ETIMEDOUT && rerr.code != ECONNRESET)
+				hv_debug("client pid %d: %s", (int)c->peer.pid, rerr.msg);
 			break;
 		}
 		hv_debug("request %s from uid %u pid %d", vj_type_name(f.type), (unsigned)c->peer.uid,

@@ -55,16 +55,16 @@ int hv_drain_set(const struct hv_config *cfg, const char *reason, struct vj_err 
 		return vj_err_sys(err, errno, "cannot write %s", tmp);
 	size_t n = strlen(line);
 	line[n] = '\n';
-	int rc = vj_write_all(fd, line, n + 1);
+	int rc = vj_write_all(fd, line, n + 1, err);
 	line[n] = '\0';
 	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
+		rc = vj_err_sys(err, errno, "fsync");
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
+		rc = vj_err_sys(err, errno, "rename to %s", path);
 	if (rc) {
 		unlink(tmp);
-		return vj_err_sys(err, -rc, "cannot write %s", path);
+		return vj_err_prefix(err, "cannot write %s", path);
 	}
 	pthread_mutex_lock(&lock);
 	drained = true;

@@ -10,9 +10,10 @@
 #include "base/log.h"
 #include "vm.h"
 #include "vmlife.h"
+#include "names.h"
 
 struct snap {
-	char (*jobs)[65];
+	char (*jobs)[VJ_NAME_SZ];
 	size_t n, cap;
 };
 

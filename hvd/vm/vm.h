@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "frame.h"
+#include "names.h"
 
 enum hv_vm_state { HV_VM_BOOTING, HV_VM_READY, HV_VM_STOPPED, HV_VM_DESTROYING };
 
@@ -27,7 +28,7 @@ struct hv_stream {
 
 struct hv_vm {
 	/* fixed at creation */
-	char job[65], image[65], domain[80], cores[128];
+	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], domain[80], cores[128];
 	uid_t uid;
 	gid_t gid;
 	unsigned cpus, mem_mb;

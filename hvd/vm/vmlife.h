@@ -9,9 +9,10 @@
 
 #include "base/config.h"
 #include "err.h"
+#include "names.h"
 
 struct hv_create_req {
-	char job[65], image[65], cores[128];
+	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], cores[128];
 	uid_t uid;
 	gid_t gid;
 	unsigned cpus, mem_mb;

@@ -126,12 +126,14 @@ static int write_script(const struct exec_req *r, uint32_t stream, char *path, s
 	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "creating the job script %s", path);
-	int rc = vj_write_all(fd, r->script, r->script_len);
-	if (rc == 0 && (fchown(fd, (uid_t)r->uid, (gid_t)r->gid) < 0 || fchmod(fd, 0700) < 0))
-		rc = -errno;
-	if (rc < 0) {
+	if (vj_write_all(fd, r->script, r->script_len, err) < 0) {
 		unlink(path);
-		return vj_err_sys(err, -rc, "writing the job script %s", path);
+		return vj_err_prefix(err, "writing the job script %s", path);
+	}
+	if (fchown(fd, (uid_t)r->uid, (gid_t)r->gid) < 0 || fchmod(fd, 0700) < 0) {
+		int e = errno;
+		unlink(path);
+		return vj_err_sys(err, e, "giving the job script %s to its owner", path);
 	}
 	return 0;
 }

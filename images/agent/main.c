@@ -59,13 +59,14 @@ static void reap(struct agent *ag)
 static void read_port(struct agent *ag)
 {
 	struct port *p = &ag->port;
-	long n = vj_reader_fill(&p->rd, p->fd);
-	if (n == -EAGAIN || n == -EINTR)
+	struct vj_err err;
+	long n = vj_reader_fill(&p->rd, p->fd, &err);
+	if (n < 0 && (err.code == EAGAIN || err.code == EINTR))
 		return;
 	if (n <= 0) {
 		/* 0: the host closed the socket. Keep the device; wait for the next host. */
 		if (n < 0)
-			ag_log("read %s: %s", p->path, strerror((int)-n));
+			ag_log("read %s: %s", p->path, err.msg);
 		port_lost(p, n < 0);
 		return;
 	}

@@ -105,11 +105,11 @@ int port_send(struct port *p, uint16_t type, uint32_t stream, const void *payloa
 {
 	if (p->fd < 0 || !p->connected)
 		return -1;
-	int rc = vj_frame_write(p->fd, type, stream, payload, len);
-	if (rc < 0) {
-		ag_log("write %s to host: %s", vj_type_name(type), strerror(-rc));
+	struct vj_err err;
+	if (vj_frame_write(p->fd, type, stream, payload, len, &err) < 0) {
+		ag_log("write %s to host: %s", vj_type_name(type), err.msg);
 		/* EPIPE/EAGAIN: the host hung up; ENODEV: the port was unplugged. */
-		port_lost(p, rc == -ENODEV || rc == -EBADF);
+		port_lost(p, err.code == ENODEV || err.code == EBADF);
 		return -1;
 	}
 	return 0;

@@ -44,7 +44,7 @@ static void fail(struct relay *r, int status, const char *fmt, const char *msg)
 
 static int send_kv(struct relay *r, uint16_t type, struct vj_kvbuf *kv)
 {
-	int rc = vj_frame_write(r->sock, type, STREAM, kv->data, kv->len);
+	int rc = vj_frame_write(r->sock, type, STREAM, kv->data, kv->len, NULL);
 	vj_kv_free(kv);
 	return rc;
 }
@@ -92,7 +92,7 @@ static void on_stdin(struct relay *r)
 		r->stdin_open = false;
 		n = 0;
 	}
-	if (vj_frame_write(r->sock, VJ_STDIN, STREAM, buf, (size_t)n) < 0)
+	if (vj_frame_write(r->sock, VJ_STDIN, STREAM, buf, (size_t)n, NULL) < 0)
 		r->stdin_open = false; /* hvd is gone: the socket read says why */
 }
 
@@ -100,7 +100,7 @@ static void put(int fd, bool *broken, const struct vj_frame *f)
 {
 	if (f->len == 0 || *broken)
 		return;
-	if (vj_write_all(fd, f->payload, f->len) < 0)
+	if (vj_write_all(fd, f->payload, f->len, NULL) < 0)
 		*broken = true; /* e.g. EPIPE: keep running, as the command would */
 }
 
@@ -229,8 +229,9 @@ void vmexec_relay(int sock, int sfd, bool pty, struct vmexec_outcome *out)
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			on_stdin(&r);
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			long n = vj_reader_fill(&rd, sock);
-			if (n == 0 || (n < 0 && n != -EAGAIN)) {
+			struct vj_err rerr;
+			long n = vj_reader_fill(&rd, sock, &rerr);
+			if (n == 0 || (n < 0 && rerr.code != EAGAIN)) {
 				fail(&r, 1, "%s",
 				     "lost the connection to hvd before the command finished");
 				break;

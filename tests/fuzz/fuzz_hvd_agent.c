@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	struct vj_frame f;
-	while (vj_frame_read(p[0], &r, &f, 0) > 0) {
+	while (vj_frame_read(p[0], &r, &f, 0, NULL) > 0) {
 		enum hv_agent_action a = hv_agent_msg_action(&f);
 		if (a == HV_AGENT_FORWARD || a == HV_AGENT_END)
 			if (f.stream == 0)

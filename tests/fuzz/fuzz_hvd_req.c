@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "server/reqparse.h"
+#include "names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hv_create_req rq;
 	struct vj_err err;
-	char job[65];
+	char job[VJ_NAME_SZ];
 	if (hv_req_parse_create(data, size, &rq, &err) == 0) {
 		/* What the server trusts afterwards must hold. */
 		if (strlen(rq.job) == 0 || strlen(rq.job) > 64 || rq.cpus < 1 || rq.mem_mb < 64)

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(p[1]);
 	struct vj_reader r;
 	vj_reader_init(&r, 65536);
-	while (vj_frame_read(p[0], &r, &f, 1000) == 1) {
+	while (vj_frame_read(p[0], &r, &f, 1000, NULL) == 1) {
 		decode_kv(f.payload, f.len);
 		free(f.payload);
 	}

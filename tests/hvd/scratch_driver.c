@@ -30,6 +30,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "scratch/scratch.h"
+#include "names.h"
 
 static int print_vol(const struct hv_scratch *s, void *ud)
 {
@@ -49,7 +50,7 @@ static void expect(int cond, const char *what)
 /* The lvs/tag parsers against odd input: they read what an admin's VG holds. */
 static int selftest(void)
 {
-	char *name, *tags, job[65];
+	char *name, *tags, job[VJ_NAME_SZ];
 	uint64_t sz;
 	char l1[] = "  vmjob_42|vmjob_hvd_/var/lib/vmjob,vmjob_job_42|67108864";
 	expect(hv_lvs_parse_line(l1, &name, &tags, &sz) == 0 && !strcmp(name, "vmjob_42") &&

@@ -135,12 +135,12 @@ static int connect_retry(const char *path, long long deadline, struct vj_err *er
 	}
 }
 
-static int send_hello(int fd)
+static int send_hello(int fd, struct vj_err *err)
 {
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "version", "1");
-	int rc = vj_frame_write(fd, VJ_HELLO, 0, kv.data, kv.len);
+	int rc = vj_frame_write(fd, VJ_HELLO, 0, kv.data, kv.len, err);
 	vj_kv_free(&kv);
 	return rc;
 }
@@ -155,20 +155,19 @@ static int wait_ready(int fd, struct vj_reader *rd, long long deadline, char *ke
 		if (now >= deadline)
 			return vj_err_set(err, ETIMEDOUT, "timed out waiting for the agent's HELLO");
 		if (now >= next_hello) {
-			int rc = send_hello(fd);
-			if (rc < 0)
-				return vj_err_sys(err, -rc, "sending HELLO");
+			if (send_hello(fd, err) < 0)
+				return vj_err_prefix(err, "sending HELLO");
 			next_hello = now + 500;
 		}
 		long long wait = (next_hello < deadline ? next_hello : deadline) - now;
 		struct vj_frame f;
-		int rc = vj_frame_read(fd, rd, &f, (int)wait);
-		if (rc == -ETIMEDOUT)
+		int rc = vj_frame_read(fd, rd, &f, (int)wait, err);
+		if (rc < 0 && err->code == ETIMEDOUT)
 			continue;
 		if (rc == 0)
 			return vj_err_set(err, EPIPE, "the agent channel closed before HELLO");
 		if (rc < 0)
-			return vj_err_sys(err, -rc, "reading from the agent channel");
+			return vj_err_prefix(err, "reading from the agent channel");
 		cleanup_free uint8_t *payload = f.payload;
 		if (f.type != VJ_HELLO)
 			continue;
@@ -222,8 +221,8 @@ static int send_exec(int fd, const struct opts *o, uint32_t stream, struct vj_er
 		rc = read_file(o->script, &kv, err);
 	if (rc == 0 && kv.oom)
 		rc = vj_err_set(err, ENOMEM, "EXEC request too large");
-	if (rc == 0 && (rc = vj_frame_write(fd, VJ_EXEC, stream, kv.data, kv.len)) < 0)
-		rc = vj_err_sys(err, -rc, "sending EXEC");
+	if (rc == 0 && (rc = vj_frame_write(fd, VJ_EXEC, stream, kv.data, kv.len, err)) < 0)
+		vj_err_prefix(err, "sending EXEC");
 	vj_kv_free(&kv);
 	return rc;
 }
@@ -233,7 +232,7 @@ static void send_signal(int fd, uint32_t stream, int sig)
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	vj_kv_add_u64(&kv, "sig", (uint64_t)sig);
-	vj_frame_write(fd, VJ_SIGNAL, stream, kv.data, kv.len);
+	vj_frame_write(fd, VJ_SIGNAL, stream, kv.data, kv.len, NULL);
 	vj_kv_free(&kv);
 }
 
@@ -244,7 +243,7 @@ static int run_exec(int fd, struct vj_reader *rd, const struct opts *o, struct v
 		if (send_exec(fd, o, (uint32_t)j, err) < 0)
 			return -1;
 		if (j > 1)
-			vj_frame_write(fd, VJ_STDIN, (uint32_t)j, NULL, 0);
+			vj_frame_write(fd, VJ_STDIN, (uint32_t)j, NULL, 0, NULL);
 	}
 	int live = o->jobs, worst = 0;
 	bool stdin_open = true;
@@ -257,8 +256,8 @@ static int run_exec(int fd, struct vj_reader *rd, const struct opts *o, struct v
 			char msg[1024];
 			uint64_t v = 0;
 			switch (f.type) {
-			case VJ_STDOUT: vj_write_all(1, p, f.len); break;
-			case VJ_STDERR: vj_write_all(2, p, f.len); break;
+			case VJ_STDOUT: vj_write_all(1, p, f.len, NULL); break;
+			case VJ_STDERR: vj_write_all(2, p, f.len, NULL); break;
 			case VJ_STARTED: break;
 			case VJ_ERROR:
 				vj_kv_get_str(p, f.len, "msg", msg, sizeof(msg), "?", NULL);
@@ -305,14 +304,14 @@ static int run_exec(int fd, struct vj_reader *rd, const struct opts *o, struct v
 				stdin_open = false;
 				n = 0;
 			}
-			vj_frame_write(fd, VJ_STDIN, 1, buf, (size_t)n);
+			vj_frame_write(fd, VJ_STDIN, 1, buf, (size_t)n, NULL);
 		}
 		if (pfd[0].revents) {
-			long n = vj_reader_fill(rd, fd);
+			long n = vj_reader_fill(rd, fd, err);
 			if (n == 0)
 				return vj_err_set(err, EPIPE, "the agent channel closed before EXIT");
-			if (n < 0 && n != -EAGAIN && n != -EINTR)
-				return vj_err_sys(err, (int)-n, "reading from the agent channel");
+			if (n < 0 && err->code != EAGAIN && err->code != EINTR)
+				return vj_err_prefix(err, "reading from the agent channel");
 		}
 	}
 	return worst;
