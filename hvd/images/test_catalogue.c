@@ -1,0 +1,90 @@
+/* The image catalogue: remote input, parsed with bounds (catalogue.c), and the names hvd accepts. Built with ASan/UBSan (make test). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "images/catalogue.h"
+#include "images/fetch.h"
+
+#define SHA_A "5956faca7d0edde3adc94d38577c2c1d113646f2bb8b5c718edb0294c1c10c83"
+#define SHA_B "26f2e57c99338feaf71c46fa4babdc7e1a6c115943002d109fdb746667104f5f"
+
+static int parse(const char *text, struct hv_catalogue *c, struct vj_err *err)
+{
+	return hv_catalogue_parse(text, strlen(text), "http://repo.example/img/catalogue.conf", c, err);
+}
+
+static void test_catalogue(void)
+{
+	struct hv_catalogue c;
+	struct vj_err err = {0};
+	const char *good = "# comment\n[minimal]\ndescription = x\nroot = minimal-root.img\n"
+			   "root_sha256 = " SHA_A "\nkernel = /abs/vmlinuz\nkernel_sha256 = " SHA_B
+			   "\ninitrd = https://other.example/initrd\ninitrd_sha256 = " SHA_A
+			   "\ncmdline = console=ttyS0 quiet\nroot_size = 123\n\n[second]\n"
+			   "root=r\nroot_sha256=" SHA_A "\nkernel=k\nkernel_sha256=" SHA_A
+			   "\ninitrd=i\ninitrd_sha256=" SHA_A "\nroot_format = qcow2\n";
+	CHECK(parse(good, &c, &err) == 0);
+	CHECK(c.n == 2);
+	if (c.n == 2) {
+		CHECK(!strcmp(c.images[0].root.url, "http://repo.example/img/minimal-root.img"));
+		CHECK(!strcmp(c.images[0].kernel.url, "http://repo.example/abs/vmlinuz"));
+		CHECK(!strcmp(c.images[0].initrd.url, "https://other.example/initrd"));
+		CHECK(!strcmp(c.images[0].cmdline, "console=ttyS0 quiet"));
+		CHECK(!strcmp(c.images[0].root_format, "raw"));
+		CHECK(!strcmp(c.images[1].root_format, "qcow2"));
+	}
+	hv_catalogue_free(&c);
+
+	/* Hostile or broken input is refused with the line number. */
+	const char *bad[] = {
+		"[../etc]\n",
+		"root = x\n",
+		"[a]\nroot_sha256 = ../../etc/passwd\n",
+		"[a]\nroot_sha256 = " SHA_A "X\n",
+		"[a]\nroot_format = vmdk\n",
+		"[a]\nnovalue\n",
+		"[a\n",
+		"[a]\n[a]\n",
+		"[a]\nroot = r\n", /* incomplete image */
+		"[a]\ncmdline = a\001b\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vj_err_clear(&err);
+		int rc = parse(bad[i], &c, &err);
+		CHECK(rc == -1);
+		if (rc == 0)
+			hv_catalogue_free(&c);
+		CHECK(strstr(err.msg, "catalogue http://repo.example/img/catalogue.conf") != NULL);
+	}
+	vj_err_clear(&err);
+	CHECK(hv_catalogue_parse("[a]\0", 4, "u", &c, &err) == -1);
+}
+
+static void test_names(void)
+{
+	CHECK(hv_name_valid("12345"));
+	CHECK(hv_name_valid("minimal-1.0_x"));
+	CHECK(!hv_name_valid(""));
+	CHECK(!hv_name_valid(".."));
+	CHECK(!hv_name_valid("a/b"));
+	CHECK(!hv_name_valid("-rf"));
+	CHECK(!hv_name_valid("a b"));
+	char long_name[80];
+	memset(long_name, 'a', 65);
+	long_name[VJ_NAME_MAX + 1] = '\0';
+	CHECK(!hv_name_valid(long_name));
+}
+
+int main(void)
+{
+	struct vj_err err;
+	if (hv_fetch_global_init(&err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	};
+	test_catalogue();
+	test_names();
+	return CHECK_DONE();
+}
