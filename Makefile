@@ -51,10 +51,10 @@ comp = $(firstword $(subst /, ,$(1)))
 # build/san/... the same, sanitized, for the unit tests.
 $(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) -MMD -MP -c $< -o $@
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) -MMD -MP -MF $@.dep -c $< -o $@
 $(B)/san/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) $(TEST_SAN) -MMD -MP -c $< -o $@
+	$(CC) $(VJ_CFLAGS) $(CFLAGS) $(CFLAGS_$(call comp,$<)) $(TEST_SAN) -MMD -MP -MF $@.dep -c $< -o $@
 
 # $(call archive,NAME,SOURCES): build/lib/libNAME.a and its sanitized twin
 # build/san/lib/libNAME.a. Programs and unit tests link archives, so each
@@ -75,7 +75,9 @@ include common/build.mk client/build.mk
 include hvd/build.mk hvctl/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk
 include tests/build.mk etc/build.mk
 
--include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
+# Header dependencies: x.o.dep beside each object (never *.d: image trees
+# under build/images hold files of that name).
+-include $(shell find $(B) -path $(B)/images/cache -prune -o -type f -name '*.o.dep' -print 2>/dev/null)
 
 clean:
 	rm -rf $(B)

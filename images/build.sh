@@ -1,20 +1,39 @@
 #!/bin/sh
-# Build the "minimal" vmjob worker image from Debian packages only:
-#   Debian 12's kernel, an initrd (busybox-static + virtio/ext4/fuse modules),
-#   and an ext4 root image (busybox userland + vmagent + the gateway client and
-#   its fuse/virtiofs modules), plus catalogue.conf.
-#   Also the kernel uncompressed (minimal-vmlinux, PVH entry) for faster boots.
+# Build vmjob's worker images from Debian packages only:
+#   the kernel: Debian 12's, also uncompressed (minimal-vmlinux, PVH entry,
+#     faster boots), and an initrd (busybox-static + virtio/ext4 modules) that
+#     both images boot with;
+#   "minimal": an ext4 root image of busybox + the vmjob guest files (the fast
+#     test image);
+#   "debian12": Debian 12 made by mmdebstrap (bash, python3, MPICH's runtime,
+#     systemd, ...) + the vmjob guest files (needs root);
+#   catalogue.conf with their entries.
+# The vmjob guest files, the same in every image: /usr/lib/vmjob/init (PID 1
+# of a fast boot), /usr/lib/vmjob/setup, /usr/sbin/vmagent, /usr/sbin/vmfs-client,
+# vmjob-agent.service (for `init = image`) and the modules the gateway needs.
 # No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
 # network use is apt-get download from the configured Debian mirror.
 # Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
 # when its inputs change (a stamp holds the hash of its inputs).
 #
-# usage: images/build.sh VMAGENT_BINARY VMFS_CLIENT_BINARY OUTDIR
+# usage: images/build.sh VMAGENT_BINARY VMFS_CLIENT_BINARY VMJOB_INIT_BINARY OUTDIR
+#   VMJOB_IMAGES="minimal debian12" (default) chooses the root images.
 set -eu
 
 AGENT=$(realpath "$1")
 FSCLIENT=$(realpath "$2")
-OUT=$(realpath -m "$3")
+VMINIT=$(realpath "$3")
+OUT=$(realpath -m "$4")
+IMAGES=${VMJOB_IMAGES:-minimal debian12}
+# What debian12 holds beyond Debian's minbase: what a worker node's jobs
+# expect (a shell, python, a C/C++ runtime, MPICH's runtime for MPI jobs, the
+# usual tools) and systemd for images booted with their own init.
+DEBIAN_PACKAGES="bash coreutils python3 procps iproute2 curl ca-certificates less libstdc++6
+libmpich12 kmod systemd-sysv udev"
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRRORS="deb http://deb.debian.org/debian bookworm main
+deb http://deb.debian.org/debian bookworm-updates main
+deb http://deb.debian.org/debian-security bookworm-security main"
 SRC=$(cd "$(dirname "$0")" && pwd)
 CACHE=$OUT/cache
 ROOT_MB=${VMJOB_ROOT_MB:-48}
@@ -61,9 +80,6 @@ KVER=${kpkg#linux-image-}
 extract() { # extract DEB DIR: unpack once per .deb
 	if [ "$(cat "$2.stamp" 2>/dev/null)" != "$(basename "$1")" ]; then
 		rm -rf "$2" && mkdir -p "$2" && dpkg-deb -x "$1" "$2"
-		# The top Makefile -includes every *.d under build/ as a dependency
-		# file; packaged hook folders (postinst.d, conf-hooks.d) would break it.
-		find "$2" -name '*.d' -prune -exec rm -rf {} +
 		basename "$1" > "$2.stamp"
 	fi
 }
@@ -93,6 +109,36 @@ install_busybox() {
 	"$BUSYBOX" --list-full | while read -r app; do
 		[ -e "$1/$app" ] || ln -s /bin/busybox "$1/$app"
 	done
+}
+
+# The vmjob guest files and the gateway's modules into the tree $1.
+install_guest() {
+	mkdir -p "$1/usr/lib/vmjob" "$1/usr/sbin" "$1/lib/systemd/system" "$1/lib/modules"
+	install -m 0755 "$VMINIT" "$1/usr/lib/vmjob/init"
+	install -m 0755 "$SRC/guest/setup" "$1/usr/lib/vmjob/setup"
+	install -s -m 0755 "$AGENT" "$1/usr/sbin/vmagent"
+	install -s -m 0755 "$FSCLIENT" "$1/usr/sbin/vmfs-client"
+	install -m 0644 "$SRC/guest/vmjob-agent.service" "$1/lib/systemd/system/"
+	mkdir -p "$1/etc/systemd/system/sysinit.target.wants"
+	ln -sf /lib/systemd/system/vmjob-agent.service "$1/etc/systemd/system/sysinit.target.wants/"
+	for m in $rmods; do
+		mkdir -p "$1/lib/modules/$KVER/$(dirname "$m")"
+		cp "$KDIR/lib/modules/$KVER/$m" "$1/lib/modules/$KVER/$m"
+	done
+	cp "$KDIR/lib/modules/$KVER/modules.order" "$KDIR/lib/modules/$KVER/modules.builtin" \
+		"$KDIR/lib/modules/$KVER/modules.builtin.modinfo" "$1/lib/modules/$KVER/"
+	depmod -b "$1" "$KVER"
+}
+GUEST_FILES="$AGENT $FSCLIENT $VMINIT $SRC/guest/setup $SRC/guest/vmjob-agent.service"
+
+# mkfs.ext4 of tree $1 into image $2 of $3 MiB. A fixed label and UUID name
+# the image; its checksum still changes on every rebuild (inode ctimes),
+# which is why images are rebuilt only when their inputs change.
+make_ext4() {
+	rm -f "$2.new"
+	mkfs.ext4 -q -F -L vmjob-root -U "$4" -E root_owner=0:0 -T small -m 0 \
+		-d "$1" "$2.new" "$3M" >/dev/null || die "mkfs.ext4 of $2 failed"
+	mv "$2.new" "$2"
 }
 
 # ---- kernel ----
@@ -134,74 +180,115 @@ if ! uptodate "$OUT/minimal-initrd.img" "$h"; then
 	echo "$h" > "$OUT/minimal-initrd.img.inputs"
 fi
 
-# ---- root image ----
+# ---- root images ----
 rmods=$(module_order $ROOT_MODULES)
-rootfiles=$(cd "$SRC/rootfs" && find . -type f | LC_ALL=C sort)
-h=$(echo "$KVER $rmods $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
-	$(inputs_hash "$AGENT" "$FSCLIENT" "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
-if ! uptodate "$OUT/minimal-root.img" "$h"; then
-	say "building root image (${ROOT_MB} MiB)"
+
+build_minimal() {
+	rootfiles=$(cd "$SRC/rootfs" && find . -type f | LC_ALL=C sort)
+	h=$(echo "$KVER $rmods $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
+		$(inputs_hash $GUEST_FILES "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
+	uptodate "$OUT/minimal-root.img" "$h" && return 0
+	say "building root image minimal (${ROOT_MB} MiB)"
 	st=$STAGE/root-tree
 	rm -rf "$st" && mkdir -p "$st"
 	install_busybox "$st"
-	for d in dev proc sys tmp run root etc/init.d lib/modules var/tmp home; do
+	for d in dev proc sys tmp run root etc lib/modules var/tmp home; do
 		mkdir -p "$st/$d"
 	done
 	chmod 1777 "$st/tmp" "$st/var/tmp"
 	chmod 0700 "$st/root"
 	cp -R "$SRC/rootfs/." "$st/"
-	ln -sf /bin/busybox "$st/sbin/init"
-	install -s -m 0755 "$AGENT" "$st/sbin/vmagent"
-	# The filesystem gateway's guest side: rcS mounts the exports with it.
-	install -s -m 0755 "$FSCLIENT" "$st/sbin/vmfs-client"
-	# Modules needed after boot (the filesystem gateway's transports).
-	for m in $rmods; do
-		mkdir -p "$st/lib/modules/$KVER/$(dirname "$m")"
-		cp "$KDIR/lib/modules/$KVER/$m" "$st/lib/modules/$KVER/$m"
-	done
-	cp "$KDIR/lib/modules/$KVER/modules.order" "$KDIR/lib/modules/$KVER/modules.builtin" \
-		"$KDIR/lib/modules/$KVER/modules.builtin.modinfo" \
-		"$st/lib/modules/$KVER/"
-	depmod -b "$st" "$KVER"
-	rm -f "$OUT/minimal-root.img.new"
-	# A fixed label and UUID name the image; its checksum still changes on every
-	# rebuild (inode ctimes), which is why it is rebuilt only when inputs change.
-	mkfs.ext4 -q -F -L vmjob-root -U 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6201 \
-		-E root_owner=0:0 -T small -m 0 \
-		-d "$st" "$OUT/minimal-root.img.new" "${ROOT_MB}M" >/dev/null ||
-		die "mkfs.ext4 failed"
-	mv "$OUT/minimal-root.img.new" "$OUT/minimal-root.img"
+	install_guest "$st"
+	make_ext4 "$st" "$OUT/minimal-root.img" "$ROOT_MB" 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6201
 	echo "$h" > "$OUT/minimal-root.img.inputs"
-fi
+}
+
+# The Debian tree itself, cached as a tarball: remade only when the package
+# list changes (delete build/images/cache/debian12-tree.tar for a fresh one).
+debian_tree() {
+	tarball=$CACHE/debian12-tree.tar
+	h=$(echo "$DEBIAN_SUITE $DEBIAN_PACKAGES $DEBIAN_MIRRORS" | sha256sum | cut -d' ' -f1)
+	uptodate "$tarball" "$h" && return 0
+	command -v mmdebstrap >/dev/null || die "mmdebstrap not found (apt-get install mmdebstrap)"
+	say "building the Debian 12 tree with mmdebstrap (a few minutes)"
+	pkgs=$(echo $DEBIAN_PACKAGES | tr ' ' ',')
+	mmdebstrap --mode=root --variant=minbase --include="$pkgs" \
+		--aptopt='Acquire::Retries "3"' --dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+		--dpkgopt='path-include=/usr/share/locale/locale.alias' \
+		--customize-hook='rm -f "$1"/etc/hostname "$1"/etc/machine-id; : > "$1"/etc/machine-id' \
+		"$DEBIAN_SUITE" "$tarball.new.tar" "$DEBIAN_MIRRORS" > "$CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 20 "$CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $CACHE/mmdebstrap.log)"; }
+	mv "$tarball.new.tar" "$tarball"
+	echo "$h" > "$tarball.inputs"
+}
+
+build_debian12() {
+	if [ "$(id -u)" != 0 ]; then
+		say "skipping debian12: mmdebstrap and the tree's file owners need root"
+		return 0
+	fi
+	debian_tree
+	h=$(echo "$KVER $rmods $(cat "$CACHE/debian12-tree.tar.inputs") $(inputs_hash $GUEST_FILES "$0")" |
+		sha256sum | cut -d' ' -f1)
+	uptodate "$OUT/debian12-root.img" "$h" && return 0
+	st=$STAGE/debian12-tree
+	rm -rf "$st" && mkdir -p "$st"
+	tar -C "$st" -xf "$CACHE/debian12-tree.tar"
+	install_guest "$st"
+	# Room for the job's writes to the root (they land in the VM's overlay, but
+	# the filesystem must have space for them): a quarter more, at least 256 MiB.
+	mb=$(du -sm "$st" | cut -f1)
+	extra=$((mb / 4)); [ "$extra" -lt 256 ] && extra=256
+	say "building root image debian12 ($((mb + extra)) MiB)"
+	make_ext4 "$st" "$OUT/debian12-root.img" "$((mb + extra))" 4a1e0b6e-1c7d-4d55-9a0e-766d6a6f6212
+	echo "$h" > "$OUT/debian12-root.img.inputs"
+	rm -rf "$st"
+}
+
+for image in $IMAGES; do
+	case $image in
+	minimal) build_minimal ;;
+	debian12) build_debian12 ;;
+	*) die "unknown image '$image' (VMJOB_IMAGES: minimal, debian12)" ;;
+	esac
+done
 
 # ---- catalogue ----
 # no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check
 # can misfire ("8254 timer not connected") and hang the boot; the check buys
 # nothing on the virtual platforms vmjob runs on.
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-# One catalogue entry: NAME KERNEL_FILE DESCRIPTION (same root and initrd).
+# One catalogue entry: NAME ROOT KERNEL_FILE INIT DESCRIPTION (one initrd).
 entry() {
 	cat <<CAT
 
 [$1]
-description = $3
-root = minimal-root.img
-root_sha256 = $(sha "$OUT/minimal-root.img")
-root_size = $(stat -c %s "$OUT/minimal-root.img")
-kernel = $2
-kernel_sha256 = $(sha "$OUT/$2")
+description = $5
+root = $2
+root_sha256 = $(sha "$OUT/$2")
+root_size = $(stat -c %s "$OUT/$2")
+kernel = $3
+kernel_sha256 = $(sha "$OUT/$3")
 initrd = minimal-initrd.img
 initrd_sha256 = $(sha "$OUT/minimal-initrd.img")
 cmdline = console=ttyS0 quiet no_timer_check
+init = $4
 min_mem_mb = 128
 CAT
 }
 {
 	echo "# vmjob image catalogue (written by images/build.sh). File names are relative"
 	echo "# to the catalogue's URL."
-	entry minimal minimal-vmlinuz "Debian 12 kernel, busybox userland, vmagent"
-	entry minimal-pvh minimal-vmlinux \
+	entry minimal minimal-root.img minimal-vmlinuz vmjob "Debian 12 kernel, busybox userland, vmagent"
+	entry minimal-pvh minimal-root.img minimal-vmlinux vmjob \
 		"as minimal, with the kernel uncompressed (PVH boot, about 4 s faster under TCG)"
+	if [ -s "$OUT/debian12-root.img" ]; then
+		entry debian12 debian12-root.img minimal-vmlinux vmjob \
+			"Debian 12 worker: bash, python3, MPICH runtime, the usual tools; the agent starts at once"
+		entry debian12-systemd debian12-root.img minimal-vmlinux image \
+			"as debian12, booted by its own systemd (for jobs that need services)"
+	fi
 } > "$OUT/catalogue.conf.new"
 mv "$OUT/catalogue.conf.new" "$OUT/catalogue.conf"
 say "done: $OUT/catalogue.conf (kernel $KVER)"

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Boot the built "minimal" image with plain QEMU (no hvd, no libvirt) and check
 # the agent end to end with build/tests/agent-hello. TCG unless ACCEL=kvm.
-#   [ACCEL=kvm] [KERNEL=minimal-vmlinux] images/test-boot.sh [BUILD_DIR]
+#   [ACCEL=kvm] [KERNEL=minimal-vmlinux] [ROOT=debian12-root.img] images/test-boot.sh [BUILD_DIR]
 set -u
 B=$(realpath "${1:-build}")
 IMG=$B/images
 HELLO=$B/tests/agent-hello
 ACCEL=${ACCEL:-tcg}
 KERNEL=${KERNEL:-minimal-vmlinuz} # KERNEL=minimal-vmlinux: the PVH entry
+ROOT=${ROOT:-minimal-root.img}    # ROOT=debian12-root.img: the Debian worker
 W=$(mktemp -d "${TMPDIR:-/tmp}/vmjob-boot.XXXXXX")
 QPID=
 cleanup() {
@@ -49,7 +50,7 @@ else
 fi
 
 # 2. a worker boot
-qemu-img create -q -f qcow2 -F raw -b "$IMG/minimal-root.img" "$W/root.qcow2"
+qemu-img create -q -f qcow2 -F raw -b "$IMG/$ROOT" "$W/root.qcow2"
 truncate -s 1G "$W/scratch.img" && mkfs.ext4 -q "$W/scratch.img"
 qemu "vmjob.hostname=vmjob-test" \
 	-drive file="$W/root.qcow2",if=virtio -drive file="$W/scratch.img",if=virtio,format=raw \
@@ -66,7 +67,7 @@ check "hostname from cmdline" 0 '^vmjob-test$' -- --exec hostname
 check "exit status propagates" 42 '' -- --exec sh -c 'exit 42'
 check "killed by signal 9" 137 '' -- --exec sh -c 'kill -9 $$'
 check "SIGNAL to the process group" 143 '' -- --signal 500:15 --exec sh -c 'sleep 30; echo not-killed'
-check "uid/gid/groups switch" 0 '^uid=1000 gid=1001 groups=27,100$' -- --uid 1000 --gid 1001 --group 27 --group 100 --exec id
+check "uid/gid/groups switch" 0 '^uid=1000 gid=1001 groups=(1001,)?27(\(sudo\))?,100(\(users\))?$' -- --uid 1000 --gid 1001 --group 27 --group 100 --exec id
 check "missing command" 127 '' -- --exec nosuchcmd
 grep -q 'nosuchcmd: No such file' "$W/err" || bad "missing command: no message on stderr"
 check "missing cwd falls back to /tmp" 0 '^/tmp$' -- --cwd /does/not/exist --exec pwd
