@@ -1,7 +1,8 @@
 #!/bin/sh
 # Boot the built "minimal" image with plain QEMU (no hvd, no libvirt) and check
 # the agent end to end with build/tests/agent-hello. TCG unless ACCEL=kvm.
-#   [ACCEL=kvm] [KERNEL=minimal-vmlinux] [ROOT=debian12-root.img] images/test-boot.sh [BUILD_DIR]
+#   [ACCEL=kvm] [KERNEL=minimal-vmlinux] [ROOT=debian12-root.img] [INIT=image]
+#   images/test-boot.sh [BUILD_DIR]
 set -u
 B=$(realpath "${1:-build}")
 IMG=$B/images
@@ -9,6 +10,7 @@ HELLO=$B/tests/agent-hello
 ACCEL=${ACCEL:-tcg}
 KERNEL=${KERNEL:-minimal-vmlinuz} # KERNEL=minimal-vmlinux: the PVH entry
 ROOT=${ROOT:-minimal-root.img}    # ROOT=debian12-root.img: the Debian worker
+INIT=${INIT:-vmjob}               # INIT=image: the image's own init (systemd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/vmjob-boot.XXXXXX")
 QPID=
 cleanup() {
@@ -52,7 +54,7 @@ fi
 # 2. a worker boot
 qemu-img create -q -f qcow2 -F raw -b "$IMG/$ROOT" "$W/root.qcow2"
 truncate -s 1G "$W/scratch.img" && mkfs.ext4 -q "$W/scratch.img"
-qemu "vmjob.hostname=vmjob-test" \
+qemu "vmjob.hostname=vmjob-test vmjob.init=$INIT" \
 	-drive file="$W/root.qcow2",if=virtio -drive file="$W/scratch.img",if=virtio,format=raw \
 	-device virtio-serial -chardev socket,id=agent,path="$W/agent.sock",server=on,wait=off \
 	-device virtserialport,chardev=agent,name=org.vmjob.agent > "$W/console.log" 2>&1 </dev/null &
