@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs inside the benchmark VM (the image copy's inittab, after rcS): mounts
+# Runs inside the benchmark VM in the agent's place (after the guest setup): mounts
 # each filesystem of fsbench.rows in turn, runs fsbench on it, unmounts it,
 # then powers off. bench.sh reads the FSBENCH lines off the console.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin

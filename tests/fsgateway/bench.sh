@@ -73,7 +73,6 @@ cp "$IMG"/minimal-root.img "$O"/root.img
 truncate -s 256M "$O"/root.img
 e2fsck -fy "$O"/root.img >/dev/null 2>&1 || true
 resize2fs "$O"/root.img >/dev/null 2>&1
-printf '::sysinit:/etc/init.d/rcS\n::sysinit:/fsbench/bench-guest.sh\n' > "$W"/inittab
 {
 	echo "mkdir /fsbench"; echo "mkdir /fsbench/lib"; echo "mkdir /fsbench/mods"
 	echo "write $O/fsbench /fsbench/fsbench"
@@ -88,8 +87,10 @@ printf '::sysinit:/etc/init.d/rcS\n::sysinit:/fsbench/bench-guest.sh\n' > "$W"/i
 	echo "sif /fsbench/lib/ld-linux-x86-64.so.2 mode 0100755"
 	for m in $mods; do echo "write $KDIR/lib/modules/$KVER/$m /fsbench/mods/$(basename "$m")"; done
 	echo "write $W/modules.load /fsbench/modules.load"
-	echo "rm /etc/inittab"
-	echo "write $W/inittab /etc/inittab"
+	# vmjob-init runs the guest setup, then this in the agent's place
+	echo "rm /usr/sbin/vmagent"
+	echo "write tests/fsgateway/bench-guest.sh /usr/sbin/vmagent"
+	echo "sif /usr/sbin/vmagent mode 0100755"
 } > "$W"/debugfs.cmd
 debugfs -w -f "$W"/debugfs.cmd "$O"/root.img >"$W"/debugfs.log 2>&1
 debugfs -R "ls /fsbench/lib" "$O"/root.img 2>/dev/null | grep -q ld-linux ||

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs inside the test VM (from the image copy's inittab, after rcS, which
-# mounted the exports the kernel command line lists, as in every vmjob VM:
-# images/rootfs/etc/init.d/rcS), runs fscheck on them,
+# Runs inside the test VM in the agent's place (vmjob-init started it after
+# the guest setup, which mounted the exports the kernel command line lists,
+# as in every vmjob VM: images/guest/setup), runs fscheck on them,
 # prints PASS/FAIL lines on the console for run.sh, then powers off.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mkdir -p /mnt/fs2

@@ -66,9 +66,9 @@ cat "$W"/hostile.out
 fails=$((fails + $(grep -c '^FAIL' "$W"/hostile.out || true)))
 grep -q '^PASS still-serving' "$W"/hostile.out || { fail "hostile did not complete"; cat "$W"/hostile.log; }
 
-# A private copy of the root image with fscheck and an inittab that runs
-# guest.sh instead of the agent (nothing is mounted on the host); rcS mounts
-# the exports with /sbin/vmfs-client, replaced by the one just built.
+# A private copy of the root image with fscheck, and guest.sh in the agent's
+# place: vmjob-init runs the guest setup (which mounts the exports with
+# /usr/sbin/vmfs-client, replaced by the one just built), then "the agent".
 cp "$IMG"/minimal-root.img "$W"/root.img
 KVER=$(debugfs -R "ls -p /lib/modules" "$W"/root.img 2>/dev/null | awk -F/ '$6 ~ /^[0-9]/ {print $6; exit}')
 if [ "$TRANSPORT" = virtiofs ] &&
@@ -77,16 +77,16 @@ if [ "$TRANSPORT" = virtiofs ] &&
 fi
 {
 	echo "mkdir /vmfs-test"
-	echo "rm /sbin/vmfs-client"
-	echo "write $B/fsgateway/vmfs-client /sbin/vmfs-client"
-	echo "sif /sbin/vmfs-client mode 0100755"
+	echo "rm /usr/sbin/vmfs-client"
+	echo "write $B/fsgateway/vmfs-client /usr/sbin/vmfs-client"
+	echo "sif /usr/sbin/vmfs-client mode 0100755"
 	echo "write $B/fsgateway/vmfs-client /vmfs-test/vmfs-client"
 	echo "write $B/tests/fsgateway/fscheck /vmfs-test/fscheck"
 	echo "write tests/fsgateway/guest.sh /vmfs-test/guest.sh"
 	for f in vmfs-client fscheck guest.sh; do echo "sif /vmfs-test/$f mode 0100755"; done
-	echo "rm /etc/inittab"
-	printf '::sysinit:/etc/init.d/rcS\n::sysinit:/vmfs-test/guest.sh\n' > "$W"/inittab
-	echo "write $W/inittab /etc/inittab"
+	echo "rm /usr/sbin/vmagent"
+	echo "write tests/fsgateway/guest.sh /usr/sbin/vmagent"
+	echo "sif /usr/sbin/vmagent mode 0100755"
 } > "$W"/debugfs.cmd
 debugfs -w -f "$W"/debugfs.cmd "$W"/root.img >/dev/null 2>&1
 debugfs -R "ls -l /vmfs-test" "$W"/root.img 2>/dev/null | grep -q vmfs-client || { echo "run.sh: debugfs write failed" >&2; exit 1; }
