@@ -1,7 +1,7 @@
+/* Connect, credential, one request and its reply (hvdclient.h). */
 #include "hvdclient.h"
 
 #include <errno.h>
-#include <munge.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "reqcred.h"
+#include "cred.h"
 #include "names.h"
+#include "reqcred.h"
 
 int vj_hvd_connect(const char *path, struct vj_err *err)
 {
@@ -56,33 +57,6 @@ static int cred_payload(uint16_t type, const void *p, size_t len, char *out, siz
 	return 0;
 }
 
-/* A munge credential for this request, malloc'd (munge's), or NULL + err. */
-static char *make_cred(uint16_t type, const void *p, size_t len, struct vj_err *err)
-{
-	char what[160];
-	if (cred_payload(type, p, len, what, sizeof(what), err))
-		return NULL;
-	munge_ctx_t ctx = munge_ctx_create();
-	if (!ctx) {
-		vj_err_set(err, ENOMEM, "cannot get a munge credential: out of memory");
-		return NULL;
-	}
-	/* Only root (hvd) may decode it: no other local service can be handed a
-	 * credential meant for hvd and take it for its own. */
-	munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, (uid_t)0);
-	char *cred = NULL;
-	munge_err_t e = munge_encode(&cred, ctx, what, (int)strlen(what));
-	if (e != EMUNGE_SUCCESS) {
-		const char *why = munge_ctx_strerror(ctx);
-		vj_err_set(err, VJ_HVD_NO_CRED, "cannot get a munge credential (is munged running?): %s",
-			   why ? why : munge_strerror(e));
-		free(cred);
-		cred = NULL;
-	}
-	munge_ctx_destroy(ctx);
-	return cred;
-}
-
 int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err *err)
 {
 	if (req && req->oom)
@@ -90,25 +64,23 @@ int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err
 				  vj_type_name(type));
 	const uint8_t *body = req ? req->data : NULL;
 	size_t blen = req ? req->len : 0;
-	cleanup_free char *cred = make_cred(type, body, blen, err);
+	char what[160];
+	if (cred_payload(type, body, blen, what, sizeof(what), err))
+		return -1;
+	cleanup_free char *cred = vj_hvd_cred(what, err);
 	if (!cred)
 		return -1;
 	/* kv payloads are concatenated entries: the request's, then the cred. */
-	struct vj_kvbuf tail;
-	vj_kv_init(&tail);
+	cleanup_kv struct vj_kvbuf tail = VJ_KV_INIT;
 	vj_kv_add_str(&tail, VJ_CRED_KEY, cred);
 	cleanup_free uint8_t *frame = tail.oom ? NULL : malloc(blen + tail.len);
-	if (!frame) {
-		vj_kv_free(&tail);
+	if (!frame)
 		return vj_err_set(err, ENOMEM, "building the %s request: out of memory",
 				  vj_type_name(type));
-	}
 	if (blen)
 		memcpy(frame, body, blen);
 	memcpy(frame + blen, tail.data, tail.len);
-	size_t flen = blen + tail.len;
-	vj_kv_free(&tail);
-	if (vj_frame_write(fd, type, 0, frame, flen, err) < 0)
+	if (vj_frame_write(fd, type, 0, frame, blen + tail.len, err) < 0)
 		return vj_err_prefix(err, "sending %s to hvd", vj_type_name(type));
 	return 0;
 }
@@ -120,42 +92,40 @@ int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeou
 		return -1;
 
 	struct vj_reader r;
-	int rc;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	struct vj_frame f;
-	rc = vj_frame_read(fd, &r, &f, timeout_ms, err);
+	struct vj_err rerr;
+	int rc = vj_frame_read(fd, &r, &f, timeout_ms, &rerr);
 	vj_reader_free(&r);
-	if (rc == 0) {
-		vj_err_set(err, VJ_HVD_UNREACHABLE, "hvd closed the connection during %s",
-			   vj_type_name(type));
-		return -1;
-	}
-	if (rc < 0 && err->code == ETIMEDOUT)
+	if (rc == 0)
+		return vj_err_set(err, VJ_HVD_UNREACHABLE, "hvd closed the connection during %s",
+				  vj_type_name(type));
+	if (rc < 0 && rerr.code == ETIMEDOUT)
 		return vj_err_set(err, ETIMEDOUT, "no answer from hvd to %s after %d s",
 				  vj_type_name(type), timeout_ms / 1000);
-	if (rc < 0)
+	if (rc < 0) {
+		if (err)
+			*err = rerr;
 		return vj_err_prefix(err, "reading hvd's answer to %s", vj_type_name(type));
+	}
+	cleanup_free uint8_t *payload = f.payload;
 
 	if (f.type == VJ_REPLY_OK) {
-		if (reply)
+		if (reply) {
 			*reply = f;
-		else
-			free(f.payload);
+			reply->payload = vj_steal_ptr(payload);
+		}
 		return 0;
 	}
 	if (f.type == VJ_REPLY_ERR || f.type == VJ_ERROR) {
 		char msg[sizeof(err->msg)];
-		struct vj_err kerr;
 		if (vj_kv_get_str(f.payload, f.len, "msg", msg, sizeof(msg), "hvd refused the request",
-				  &kerr) < 0)
+				  NULL) < 0)
 			strcpy(msg, "hvd refused the request (unreadable reason)");
-		free(f.payload);
 		return vj_err_set(err, VJ_HVD_REFUSED, "%s", msg);
 	}
-	uint16_t got = f.type;
-	free(f.payload);
 	return vj_err_set(err, EPROTO, "unexpected %s frame from hvd in reply to %s",
-			  vj_type_name(got), vj_type_name(type));
+			  vj_type_name(f.type), vj_type_name(type));
 }
 
 int vj_hvd_call(const char *path, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,

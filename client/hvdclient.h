@@ -1,7 +1,9 @@
-/* Talking to hvd over its Unix socket: shared by the SPANK plugin (CREATE,
- * DESTROY as root in slurmstepd / the epilog) and vmexec (REQ_EXEC as the
- * job's user). Framing and kv coding are common/'s; this only adds the
- * connect, the one-request-one-reply exchange and the error wording users see. */
+/* Talking to hvd over its Unix socket: the one client of hvd's request
+ * protocol, shared by the SPANK plugin (CREATE, DESTROY as root in
+ * slurmstepd / the epilog), vmexec (REQ_EXEC as the job's user) and hvctl
+ * (every verb). Framing and kv coding are common/'s; this only adds the
+ * connect, the credential, the one-request-one-reply exchange and the error
+ * wording users see. An exec stream's relay is hvdexec.h's. */
 #ifndef VMJOB_HVDCLIENT_H
 #define VMJOB_HVDCLIENT_H
 
@@ -19,16 +21,19 @@
 
 /* Send one request frame on stream 0 with a fresh munge credential appended
  * as its last kv entry (common/reqcred.h): hvd refuses requests without one.
- * The only place clients (plugin, vmexec, hvctl) make credentials. req may
- * be NULL (no fields). 0, or -1 with err set. */
+ * The only place clients (plugin, vmexec, hvctl) make credentials (the munge
+ * call itself is cred.c's). req may be NULL (no fields). 0, or -1 with err
+ * set (VJ_HVD_NO_CRED: no credential). */
 int vj_hvd_send(int fd, uint16_t type, const struct vj_kvbuf *req, struct vj_err *err);
 
 /* Connect to hvd's socket (close-on-exec). fd, or -1 with err set. */
 int vj_hvd_connect(const char *path, struct vj_err *err);
 
 /* Send one request (vj_hvd_send) and wait up to timeout_ms (-1: forever) for
- * the reply. OK: 0, *reply holds the frame (payload malloc'd, caller frees).
- * ERR: -1, err carries hvd's message verbatim. */
+ * the reply. OK: 0, *reply (if not NULL) holds the frame (payload malloc'd,
+ * caller frees). ERR: -1, err->code VJ_HVD_REFUSED and err->msg hvd's
+ * message verbatim. hvd hung up: VJ_HVD_UNREACHABLE; no reply in time:
+ * ETIMEDOUT; another frame: EPROTO. */
 int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
 		   struct vj_frame *reply, struct vj_err *err);
 

@@ -4,23 +4,18 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "hvctl.h"
+#include "cleanup.h"
 #include "frame.h"
-#include "hvdclient.h"
+#include "hvctl.h"
 #include "kv.h"
 #include "names.h"
-
-static const char *sock_path;
 
 /* One help text per verb: `hvctl VERB --help` prints it, `hvctl --help`
  * prints the first lines of each. */
@@ -82,57 +77,6 @@ static void verb_help(const char *verb, FILE *f)
 			fprintf(f, "Usage: hvctl [-s SOCKET] %s\n\n%s", verbs[i].synopsis, verbs[i].help);
 }
 
-/* One request, one reply: 0 with reply filled, or -1 with msg set (hvd
- * unreachable, or its ERR message). */
-static int ask(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply, char *msg, size_t msgsz)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		return snprintf(msg, msgsz, "socket path too long: %s", sock_path), -1;
-	strcpy(sa.sun_path, sock_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(msg, msgsz, "cannot connect to hvd at %s: %s (is hvd running?)", sock_path,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	struct vj_err err = {0};
-	if (vj_hvd_send(fd, type, kv, &err)) {
-		close(fd);
-		return snprintf(msg, msgsz, "%s", err.msg), -1;
-	}
-	struct vj_reader r;
-	vj_reader_init(&r, VJ_FRAME_MAX);
-	int rc = vj_frame_read(fd, &r, reply, 30000, &err);
-	vj_reader_free(&r);
-	close(fd);
-	if (rc <= 0) {
-		snprintf(msg, msgsz, "no reply from hvd: %s", rc ? err.msg : "connection closed");
-		return -1;
-	}
-	if (reply->type == VJ_REPLY_ERR) {
-		if (vj_kv_get_str(reply->payload, reply->len, "msg", msg, msgsz, "(no message)", NULL))
-			snprintf(msg, msgsz, "(unreadable message)");
-		free(reply->payload);
-		return -1;
-	}
-	if (reply->type != VJ_REPLY_OK) {
-		snprintf(msg, msgsz, "unexpected reply %s from hvd", vj_type_name(reply->type));
-		free(reply->payload);
-		return -1;
-	}
-	return 0;
-}
-
-static void ask_or_die(uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply)
-{
-	char msg[2048];
-	if (ask(type, kv, reply, msg, sizeof(msg)))
-		hvctl_die("%s", msg);
-}
-
 /* ---- the VMS reply ---- */
 
 struct vmrec {
@@ -144,6 +88,7 @@ struct vmrec {
 	unsigned long long cpu_ns, mem_kib;
 };
 
+/* The VMS reply, parsed; host_load fills it, host_free releases it. */
 struct host {
 	unsigned drained, max_vms, vms;
 	char drain_reason[256];
@@ -151,6 +96,13 @@ struct host {
 	struct vmrec *vm;
 	size_t n;
 };
+
+static void host_free(struct host *h)
+{
+	free(h->vm);
+	h->vm = NULL;
+}
+#define cleanup_host __attribute__((cleanup(host_free)))
 
 static const char *const phases[4] = {"image", "scratch", "domain", "agent"};
 
@@ -196,16 +148,14 @@ static unsigned long long get_num(const struct vj_frame *f, const char *key)
 	return v;
 }
 
-static int load(struct host *h, char *msg, size_t msgsz)
+/* Ask hvd for VMS: 0, or -1 after hvctl_call said why (h is then empty). */
+static int host_load(struct host *h)
 {
 	memset(h, 0, sizeof(*h));
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
 	struct vj_frame f;
-	int rc = ask(VJ_REQ_VMS, &kv, &f, msg, msgsz);
-	vj_kv_free(&kv);
-	if (rc)
+	if (hvctl_call(VJ_REQ_VMS, NULL, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
 		return -1;
+	cleanup_free uint8_t *payload = f.payload;
 	h->drained = (unsigned)get_num(&f, "drained");
 	h->max_vms = (unsigned)get_num(&f, "max_vms");
 	h->vms = (unsigned)get_num(&f, "vms");
@@ -224,7 +174,6 @@ static int load(struct host *h, char *msg, size_t msgsz)
 	while (vj_kv_next(&it, &e) > 0)
 		if (vj_kv_key_is(&e, "vm") && h->n < (size_t)n)
 			parse_rec((const char *)e.val, e.vlen, &h->vm[h->n++]);
-	free(f.payload);
 	return 0;
 }
 
@@ -238,10 +187,9 @@ static void fmt_ms(long ms, char *out, size_t sz)
 
 static int cmd_vms(void)
 {
-	struct host h;
-	char msg[2048];
-	if (load(&h, msg, sizeof(msg)))
-		hvctl_die("%s", msg);
+	cleanup_host struct host h;
+	if (host_load(&h) < 0)
+		return 1;
 	char limit[32] = "no limit";
 	if (h.max_vms)
 		snprintf(limit, sizeof(limit), "%u", h.max_vms);
@@ -250,7 +198,6 @@ static int cmd_vms(void)
 	       h.drained && h.drain_reason[0] ? ": " : "", h.drained ? h.drain_reason : "");
 	if (!h.n) {
 		printf("no VMs\n");
-		free(h.vm);
 		return 0;
 	}
 	printf("%-12s %-10s %-14s %-10s %-4s %8s %4s %6s %7s %7s %7s %7s\n", "JOB", "USER", "IMAGE",
@@ -264,7 +211,6 @@ static int cmd_vms(void)
 		       v->image, v->state, v->virt, v->age, v->cpus, v->mem_mb, t[0], t[1], t[2], t[3]);
 	}
 	printf("(phase times: seconds from the CREATE's arrival until image, scratch, domain and agent were ready)\n");
-	free(h.vm);
 	return 0;
 }
 
@@ -276,14 +222,11 @@ static int cmd_drain(int argc, char **argv, bool drain)
 			 i > 1 ? " " : "", argv[i]);
 	if (!drain && argc > 1)
 		hvctl_die("resume takes no arguments (see hvctl resume --help)");
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	if (reason[0])
 		vj_kv_add_str(&kv, "reason", reason);
-	struct vj_frame f;
-	ask_or_die(drain ? VJ_REQ_DRAIN : VJ_REQ_RESUME, &kv, &f);
-	vj_kv_free(&kv);
-	free(f.payload);
+	if (hvctl_call(drain ? VJ_REQ_DRAIN : VJ_REQ_RESUME, &kv, HVCTL_ADMIN_TIMEOUT_MS, NULL) < 0)
+		return 1;
 	printf(drain ? "drained: new VMs are refused; running VMs stay\n"
 		     : "resumed: new VMs are accepted\n");
 	return 0;
@@ -316,15 +259,15 @@ static int cmd_cpu(int argc, char **argv)
 		default: verb_help("cpu", stderr); return 2;
 		}
 	}
-	struct host a, b;
-	char msg[2048];
-	if (load(&a, msg, sizeof(msg)))
-		hvctl_die("%s", msg);
+	cleanup_host struct host a;
+	cleanup_host struct host b = {0};
+	if (host_load(&a) < 0)
+		return 1;
 	long long t0 = now_ns();
 	struct timespec ts = {(time_t)interval, (long)((interval - (time_t)interval) * 1e9)};
 	nanosleep(&ts, NULL);
-	if (load(&b, msg, sizeof(msg)))
-		hvctl_die("%s", msg);
+	if (host_load(&b) < 0)
+		return 1;
 	double secs = (double)(now_ns() - t0) / 1e9;
 	printf("CPU use over %.1f s\n", secs);
 	printf("%-12s %-10s %-10s %4s %8s %9s\n", "JOB", "USER", "STATE", "CPUS", "CORES", "OF_VCPUS");
@@ -343,8 +286,6 @@ static int cmd_cpu(int argc, char **argv)
 		printf("%-12s %-10s %-10s %4u %8.2f %8.0f%%\n", v->job, v->user, v->state, v->cpus, cores,
 		       v->cpus ? 100.0 * cores / v->cpus : 0.0);
 	}
-	free(a.vm);
-	free(b.vm);
 	return 0;
 }
 
@@ -439,6 +380,43 @@ static void write_metrics(FILE *f, const struct host *h, bool up)
 			}
 }
 
+/* The collector may read at any moment: it sees the old file or the new
+ * one, never half of one (a temporary file, then rename). 0, or -1 with err
+ * set (and no temporary file left). */
+static int write_atomically(const char *out, const struct host *h, bool up, struct vj_err *err)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof(tmp))
+		return vj_err_set(err, ENAMETOOLONG, "output path too long");
+	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return vj_err_sys(err, errno, "cannot create %s", tmp);
+	cleanup_fclose FILE *f = fdopen(fd, "w");
+	if (!f) {
+		vj_err_sys(err, errno, "fdopen");
+		unlink(tmp);
+		return -1;
+	}
+	vj_steal_fd(fd); /* f owns it now */
+	write_metrics(f, h, up);
+	int e = 0;
+	if (fflush(f) || fsync(fileno(f)))
+		e = errno;
+	if (fclose(vj_steal_ptr(f)) && !e)
+		e = errno;
+	if (e) {
+		vj_err_sys(err, e, "cannot write %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, out) < 0) {
+		vj_err_sys(err, errno, "cannot rename %s to %s", tmp, out);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_metrics(int argc, char **argv)
 {
 	static const struct option opts[] = {{"output", required_argument, 0, 'o'},
@@ -453,46 +431,22 @@ static int cmd_metrics(int argc, char **argv)
 		default: verb_help("metrics", stderr); return 2;
 		}
 	}
-	struct host h;
-	char msg[2048];
-	bool up = load(&h, msg, sizeof(msg)) == 0;
-	if (!up)
-		fprintf(stderr, "hvctl: %s\n", msg);
+	cleanup_host struct host h;
+	bool up = host_load(&h) == 0; /* down: said so, and the metrics say it too */
 	if (!out) {
 		write_metrics(stdout, &h, up);
-		if (up)
-			free(h.vm);
 		return up ? 0 : 1;
 	}
-	/* The collector may read at any moment: it sees the old file or the
-	 * new one, never half of one. */
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof(tmp))
-		hvctl_die("metrics: output path too long");
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		hvctl_die("metrics: cannot create %s: %s", tmp, strerror(errno));
-	FILE *f = fdopen(fd, "w");
-	if (!f)
-		hvctl_die("metrics: fdopen: %s", strerror(errno));
-	write_metrics(f, &h, up);
-	if (up)
-		free(h.vm);
-	if (fflush(f) || fsync(fd) || fclose(f)) {
-		unlink(tmp);
-		hvctl_die("metrics: cannot write %s: %s", tmp, strerror(errno));
-	}
-	if (rename(tmp, out) < 0) {
-		int e = errno;
-		unlink(tmp);
-		hvctl_die("metrics: cannot rename %s to %s: %s", tmp, out, strerror(e));
+	struct vj_err err;
+	if (write_atomically(out, &h, up, &err) < 0) {
+		fprintf(stderr, "hvctl: metrics: %s\n", err.msg);
+		return 1;
 	}
 	return up ? 0 : 1;
 }
 
-int hvctl_admin_main(const char *sock, int argc, char **argv)
+int hvctl_admin_main(int argc, char **argv)
 {
-	sock_path = sock;
 	const char *verb = argv[0];
 	bool help = false;
 	for (int i = 1; i < argc; i++)

@@ -1,16 +1,13 @@
 #include "images.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "cleanup.h"
 #include "frame.h"
-#include "hvdclient.h"
+#include "hvctl.h"
 #include "kv.h"
 
 static const char *const help_images =
@@ -38,55 +35,6 @@ void hvctl_images_usage(FILE *f)
 bool hvctl_images_verb(const char *verb)
 {
 	return !strcmp(verb, "images") || !strcmp(verb, "pull") || !strcmp(verb, "evict");
-}
-
-/* One request, one reply; on ERR the message goes to stderr. 0 or 1. */
-static int request(const char *sock, uint16_t type, struct vj_kvbuf *kv, struct vj_frame *reply)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (kv->oom) {
-		fprintf(stderr, "hvctl: out of memory\n");
-		return 1;
-	}
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "hvctl: socket path too long: %s\n", sock);
-		return 1;
-	}
-	strcpy(sa.sun_path, sock);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "hvctl: cannot connect to hvd at %s: %s (is hvd running?)\n", sock,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
-	struct vj_err err = {0};
-	if (vj_hvd_send(fd, type, kv, &err)) {
-		fprintf(stderr, "hvctl: %s\n", err.msg);
-		close(fd);
-		return 1;
-	}
-	struct vj_reader r;
-	vj_reader_init(&r, VJ_FRAME_MAX);
-	int rc = vj_frame_read(fd, &r, reply, -1, &err);
-	vj_reader_free(&r);
-	close(fd);
-	if (rc <= 0) {
-		fprintf(stderr, "hvctl: %s\n",
-			rc == 0 ? "hvd closed the connection without replying" : err.msg);
-		return 1;
-	}
-	if (reply->type == VJ_REPLY_OK)
-		return 0;
-	char msg[2048] = "(no message)";
-	if (reply->type == VJ_REPLY_ERR)
-		vj_kv_get_str(reply->payload, reply->len, "msg", msg, sizeof(msg), "(no message)", NULL);
-	else
-		snprintf(msg, sizeof(msg), "unexpected reply %s from hvd", vj_type_name(reply->type));
-	fprintf(stderr, "hvctl: %s\n", msg);
-	free(reply->payload);
-	return 1;
 }
 
 /* Value of field key in a "k=v k=v ..." line (values have no spaces, except
@@ -129,27 +77,23 @@ static bool want_help(int argc, char **argv, const char *text)
 	return false;
 }
 
-static int cmd_images(const char *sock, int argc, char **argv)
+static int cmd_images(int argc, char **argv)
 {
 	bool raw = argc > 1 && (!strcmp(argv[1], "-r") || !strcmp(argv[1], "--raw"));
 	if (argc > 1 + raw) {
 		fprintf(stderr, "hvctl: images: unexpected '%s'\n%s", argv[1 + raw], help_images);
 		return 2;
 	}
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
 	struct vj_frame reply;
-	int rc = request(sock, VJ_REQ_IMAGES, &kv, &reply);
-	vj_kv_free(&kv);
-	if (rc)
-		return rc;
+	if (hvctl_call(VJ_REQ_IMAGES, NULL, HVCTL_WAIT_FOREVER, &reply) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = reply.payload;
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	vj_kv_iter_init(&it, reply.payload, reply.len);
 	if (raw) {
 		while (vj_kv_next(&it, &e) > 0)
 			printf("%.*s=%.*s\n", (int)e.klen, e.key, (int)e.vlen, (const char *)e.val);
-		free(reply.payload);
 		return 0;
 	}
 	uint64_t total = 0, limit = 0;
@@ -185,11 +129,10 @@ static int cmd_images(const char *sock, int argc, char **argv)
 	}
 	if (vj_kv_count(reply.payload, reply.len, "image") == 0)
 		printf("(empty)\n");
-	free(reply.payload);
 	return 0;
 }
 
-static int cmd_pull(const char *sock, int argc, char **argv)
+static int cmd_pull(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "hvctl: pull: missing IMAGE\n%s", help_pull);
@@ -197,16 +140,14 @@ static int cmd_pull(const char *sock, int argc, char **argv)
 	}
 	int status = 0;
 	for (int i = 1; i < argc; i++) {
-		struct vj_kvbuf kv;
-		vj_kv_init(&kv);
+		cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 		vj_kv_add_str(&kv, "image", argv[i]);
 		struct vj_frame reply;
-		int rc = request(sock, VJ_REQ_PULL, &kv, &reply);
-		vj_kv_free(&kv);
-		if (rc) {
+		if (hvctl_call(VJ_REQ_PULL, &kv, HVCTL_WAIT_FOREVER, &reply) < 0) {
 			status = 1;
 			continue;
 		}
+		cleanup_free uint8_t *payload = reply.payload;
 		struct vj_kv_iter it;
 		struct vj_kv_entry e;
 		vj_kv_iter_init(&it, reply.payload, reply.len);
@@ -228,23 +169,20 @@ static int cmd_pull(const char *sock, int argc, char **argv)
 				printf("%s %-6s %s  %9s  already cached (%s ms)\n", argv[i], what, sha, sz,
 				       ms);
 		}
-		free(reply.payload);
 	}
 	return status;
 }
 
-static int cmd_evict(const char *sock, int argc, char **argv)
+static int cmd_evict(int argc, char **argv)
 {
 	bool unused = false;
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	size_t ntargets = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--unused") || !strcmp(argv[i], "-a")) {
 			unused = true;
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "hvctl: evict: unknown option '%s'\n%s", argv[i], help_evict);
-			vj_kv_free(&kv);
 			return 2;
 		} else {
 			vj_kv_add_str(&kv, "target", argv[i]);
@@ -253,16 +191,14 @@ static int cmd_evict(const char *sock, int argc, char **argv)
 	}
 	if (unused && ntargets) {
 		fprintf(stderr, "hvctl: evict: --unused takes no IMAGE or SHA256\n");
-		vj_kv_free(&kv);
 		return 2;
 	}
 	if (unused)
 		vj_kv_add_str(&kv, "all", "1");
 	struct vj_frame reply;
-	int rc = request(sock, VJ_REQ_EVICT, &kv, &reply);
-	vj_kv_free(&kv);
-	if (rc)
-		return rc;
+	if (hvctl_call(VJ_REQ_EVICT, &kv, HVCTL_WAIT_FOREVER, &reply) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = reply.payload;
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	size_t evicted = 0, kept = 0;
@@ -284,7 +220,6 @@ static int cmd_evict(const char *sock, int argc, char **argv)
 			kept++;
 		}
 	}
-	free(reply.payload);
 	if (!evicted && !kept)
 		printf("nothing to evict\n");
 	/* Explicit targets that stayed are a failure; --unused and a trim
@@ -292,12 +227,12 @@ static int cmd_evict(const char *sock, int argc, char **argv)
 	return ntargets && kept ? 1 : 0;
 }
 
-int hvctl_images_main(const char *sock, int argc, char **argv)
+int hvctl_images_main(int argc, char **argv)
 {
 	const char *verb = argv[0];
 	if (!strcmp(verb, "images"))
-		return want_help(argc, argv, help_images) ? 0 : cmd_images(sock, argc, argv);
+		return want_help(argc, argv, help_images) ? 0 : cmd_images(argc, argv);
 	if (!strcmp(verb, "pull"))
-		return want_help(argc, argv, help_pull) ? 0 : cmd_pull(sock, argc, argv);
-	return want_help(argc, argv, help_evict) ? 0 : cmd_evict(sock, argc, argv);
+		return want_help(argc, argv, help_pull) ? 0 : cmd_pull(argc, argv);
+	return want_help(argc, argv, help_evict) ? 0 : cmd_evict(argc, argv);
 }

@@ -11,6 +11,6 @@ void hvctl_images_usage(FILE *f);
 /* True if verb is one of ours. */
 bool hvctl_images_verb(const char *verb);
 /* argv[0] is the verb. Returns the exit status. */
-int hvctl_images_main(const char *sock, int argc, char **argv);
+int hvctl_images_main(int argc, char **argv);
 
 #endif

@@ -1,11 +1,13 @@
 # spank-plugin/: the SPANK plugin vmjob.so and, in task/, the task-side
-# program vmexec. Both speak to hvd through client/.
+# program vmexec. Both speak to hvd through client/ (vmexec's relay is
+# client/'s too). Unit tests of either link both archives.
 SPANK_PLUGIN_SRCS := $(call lib_srcs,spank-plugin/*.c)
-VMEXEC_SRCS := $(wildcard spank-plugin/task/*.c)
+VMEXEC_SRCS := $(call lib_srcs,spank-plugin/task/*.c,spank-plugin/task/main.c)
 CFLAGS_spank-plugin := -Iclient -Ispank-plugin
 $(eval $(call archive,vjspank,$(SPANK_PLUGIN_SRCS)))
-UNIT_LINK_spank-plugin := $(B)/san/lib/libvjspank.a $(B)/san/lib/libvjclient.a \
-	$(B)/san/lib/libvjcommon.a $(CLIENT_LIBS)
+$(eval $(call archive,vjvmexec,$(VMEXEC_SRCS)))
+UNIT_LINK_spank-plugin := $(B)/san/lib/libvjspank.a $(B)/san/lib/libvjvmexec.a \
+	$(B)/san/lib/libvjclient.a $(B)/san/lib/libvjcommon.a $(CLIENT_LIBS)
 
 VMJOB_SO := $(B)/spank-plugin/vmjob.so
 VMEXEC := $(B)/spank-plugin/vmexec
@@ -15,7 +17,7 @@ $(VMJOB_SO): $(SPANK_PLUGIN_SRCS:%.c=$(B)/%.o) $(LIBCLIENT) $(LIBCOMMON) spank-p
 	$(CC) -shared $(VJ_LDFLAGS) $(LDFLAGS) -Wl,--version-script=spank-plugin/vmjob.map \
 		-o $@ $(filter %.o %.a,$^) $(CLIENT_LIBS)
 
-$(VMEXEC): $(VMEXEC_SRCS:%.c=$(B)/%.o) $(LIBCLIENT) $(LIBCOMMON)
+$(VMEXEC): $(B)/spank-plugin/task/main.o $(B)/lib/libvjvmexec.a $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 .PHONY: spank-plugin install-spank

@@ -19,19 +19,19 @@ static bool dumps_core(int sig)
 	}
 }
 
-void vmexec_finish(const struct vmexec_outcome *out)
+void vmexec_die(const struct vj_err *err)
 {
-	vmexec_tty_restore();
-	switch (out->how) {
-	case VMEXEC_EXITED:
-		exit(out->status);
-	case VMEXEC_FAILED:
-		dprintf(STDERR_FILENO, "vmjob: error: %s\n", out->err.msg);
-		exit(out->status);
-	case VMEXEC_SIGNALED:
-		break;
-	}
-	int sig = out->sig;
+	vj_tty_restore();
+	dprintf(STDERR_FILENO, "vmjob: error: %s\n", err->msg);
+	exit(1);
+}
+
+void vmexec_finish(const struct vj_exec_status *st)
+{
+	vj_tty_restore();
+	if (!st->signaled)
+		exit(st->status);
+	int sig = st->sig;
 	if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
 		if (sig == SIGKILL)
 			raise(SIGKILL);

@@ -3,30 +3,26 @@
  * task_init; not meant to be run by hand. Any failure of ours is one
  * `vmjob: error:` line and exit status 1 (a missing command
  * exits 127 in the guest, like in a shell, and that status passes through). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "frame.h"
-#include "hvdclient.h"
+#include "hvdexec.h"
 #include "vmexec.h"
 
-static __attribute__((noreturn)) void die(const struct vj_err *err)
-{
-	struct vmexec_outcome out = {.how = VMEXEC_FAILED, .status = 1, .err = *err};
-	vmexec_finish(&out);
-}
-
-static const char *need_env(const char *name, struct vj_err *err)
+static const char *need_env(const char *name)
 {
 	const char *v = getenv(name);
 	if (!v || !*v) {
-		vj_err_set(err, EINVAL, "%s is not set: vmexec runs only as a task of a --vm-image job",
+		struct vj_err err;
+		vj_err_set(&err, EINVAL, "%s is not set: vmexec runs only as a task of a --vm-image job",
 			   name);
-		die(err);
+		vmexec_die(&err);
 	}
 	return v;
 }
@@ -49,6 +45,27 @@ static void report_plugin_error(void)
 	exit(1);
 }
 
+/* --vm-timing: how long from the job step's start (the plugin's clock, in
+ * VMJOB_T0_MS) until the command runs in the guest, from the first task.
+ * The relay calls it on STARTED. */
+static void report_first_task_time(void *unused)
+{
+	(void)unused;
+	const char *t0 = getenv("VMJOB_T0_MS");
+	if (!t0 || !first_local_task())
+		return;
+	char *end;
+	unsigned long long start = strtoull(t0, &end, 10);
+	if (*end || !start)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	unsigned long long ms = (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+	if (ms >= start)
+		dprintf(STDERR_FILENO, "vmjob: first task running in the VM after %llu ms (since the job step started)\n",
+			ms - start);
+}
+
 int main(int argc, char **argv)
 {
 	struct vj_err err = {0};
@@ -56,42 +73,43 @@ int main(int argc, char **argv)
 	report_plugin_error();
 
 	struct vmexec_req rq = {
-		.jobid = need_env("VMJOB_JOBID", &err),
-		.argv0 = need_env("VMJOB_ARGV0", &err),
+		.jobid = need_env("VMJOB_JOBID"),
+		.argv0 = need_env("VMJOB_ARGV0"),
 		.args = argv + 1,
 	};
-	const char *sockpath = need_env("VMJOB_SOCKET", &err);
+	const char *sockpath = need_env("VMJOB_SOCKET");
 	const char *script = getenv("VMJOB_SCRIPT");
 	rq.script = script && !strcmp(script, "1");
 	rq.pty = isatty(STDIN_FILENO);
-	if (rq.pty && !vmexec_tty_size(STDIN_FILENO, &rq.rows, &rq.cols)) {
+	if (rq.pty && !vj_tty_size(STDIN_FILENO, &rq.rows, &rq.cols)) {
 		rq.rows = 24;
 		rq.cols = 80;
 	}
 
 	/* Before anything slow: a SIGTERM from scancel must be forwarded, not
 	 * kill us while the guest command starts. */
-	cleanup_close int sfd = vmexec_signals_block(&err);
+	cleanup_close int sfd = vj_exec_signals(&err);
 	if (sfd < 0)
-		die(&err);
+		vmexec_die(&err);
 
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	if (vmexec_build_request(&rq, &kv, &err) < 0)
-		die(&err);
+	cleanup_close int sock = -1;
+	{
+		cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+		if (vmexec_build_request(&rq, &kv, &err) < 0)
+			vmexec_die(&err);
+		sock = vj_exec_start(sockpath, &kv, &err);
+		if (sock < 0)
+			vmexec_die(&err);
+	}
 
-	cleanup_close int sock = vj_hvd_connect(sockpath, &err);
-	if (sock < 0)
-		die(&err);
-	int rc = vj_hvd_send(sock, VJ_REQ_EXEC, &kv, &err);
-	vj_kv_free(&kv);
-	if (rc < 0)
-		die(&err);
+	if (rq.pty && vj_tty_raw(STDIN_FILENO, &err) < 0)
+		vmexec_die(&err);
 
-	if (rq.pty && vmexec_tty_raw(STDIN_FILENO, &err) < 0)
-		die(&err);
-
-	struct vmexec_outcome out;
-	vmexec_relay(sock, sfd, rq.pty, &out);
-	vmexec_finish(&out);
+	struct vj_exec_io io = VJ_EXEC_STDIO;
+	io.pty = rq.pty;
+	io.started = report_first_task_time;
+	struct vj_exec_status st;
+	if (vj_exec_relay(sock, sfd, &io, &st, &err) < 0)
+		vmexec_die(&err);
+	vmexec_finish(&st);
 }

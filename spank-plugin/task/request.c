@@ -1,9 +1,10 @@
 /* The REQ_EXEC payload (docs/internals.md): who, where, what, with which
- * environment. hvd checks uid/gid against our SO_PEERCRED and takes the
- * supplementary groups from /proc, so sending them is informative only. */
+ * environment. The fields every client sends are vj_exec_request's
+ * (client/); vmexec adds its environment, its groups and the batch script.
+ * hvd checks uid/gid against our SO_PEERCRED and takes the supplementary
+ * groups from /proc, so sending them is informative only. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,31 +60,42 @@ static void add_groups(struct vj_kvbuf *kv)
 		vj_kv_add_u64(kv, "group", g[i]);
 }
 
-int vmexec_build_request(const struct vmexec_req *rq, struct vj_kvbuf *kv, struct vj_err *err)
+/* Our environment minus our own plumbing (VMJOB_*), which stays on the
+ * host: pointers into environ, NULL-terminated, malloc'd (the array only). */
+static char **guest_env(struct vj_err *err)
 {
-	char cwd[PATH_MAX];
-	/* A cwd we cannot name (deleted, too long) means nothing in the
-	 * guest either; the agent then starts in /tmp and says so. */
-	if (!getcwd(cwd, sizeof(cwd)))
-		strcpy(cwd, "/");
-
-	vj_kv_add_str(kv, "job", rq->jobid);
-	vj_kv_add_u64(kv, "uid", getuid());
-	vj_kv_add_u64(kv, "gid", getgid());
-	add_groups(kv);
-	vj_kv_add_str(kv, "cwd", cwd);
-	vj_kv_add_str(kv, "arg", rq->argv0);
-	for (char **a = rq->args; *a; a++)
-		vj_kv_add_str(kv, "arg", *a);
-	/* Our own plumbing stays on the host. */
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	char **env = calloc(n + 1, sizeof(*env));
+	if (!env) {
+		vj_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	size_t k = 0;
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "VMJOB_", 6) != 0)
-			vj_kv_add_str(kv, "env", *e);
-	vj_kv_add_u64(kv, "pty", rq->pty ? 1 : 0);
-	if (rq->pty) {
-		vj_kv_add_u64(kv, "rows", rq->rows);
-		vj_kv_add_u64(kv, "cols", rq->cols);
-	}
+			env[k++] = *e;
+	return env;
+}
+
+int vmexec_build_request(const struct vmexec_req *rq, struct vj_kvbuf *kv, struct vj_err *err)
+{
+	cleanup_free char **env = guest_env(err);
+	if (!env)
+		return -1;
+	struct vj_exec_req er = {
+		.job = rq->jobid,
+		.argv0 = rq->argv0,
+		.args = rq->args,
+		.env = env,
+		.pty = rq->pty,
+		.rows = rq->rows,
+		.cols = rq->cols,
+	};
+	if (vj_exec_request(&er, kv, err) < 0)
+		return -1;
+	add_groups(kv);
 	if (rq->script) {
 		cleanup_free char *body = NULL;
 		size_t len = 0;

@@ -2,14 +2,15 @@
  * plugin swapped it in as argv[0]). It asks hvd to run the task's real
  * command in the job's VM and stands in for it on the host: stdio, signals,
  * window size and exit status pass through, so srun, sbatch and scancel see
- * the guest command as if it ran here. */
+ * the guest command as if it ran here. The request's common fields and the
+ * relay are client/'s (hvdexec.h); what is vmexec's own is here. */
 #ifndef VMEXEC_H
 #define VMEXEC_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 #include "err.h"
+#include "hvdexec.h"
 #include "kv.h"
 
 /* request.c: the REQ_EXEC payload from this process' own state. */
@@ -23,28 +24,10 @@ struct vmexec_req {
 };
 int vmexec_build_request(const struct vmexec_req *rq, struct vj_kvbuf *kv, struct vj_err *err);
 
-/* How the guest command ended. */
-struct vmexec_outcome {
-	enum { VMEXEC_EXITED, VMEXEC_SIGNALED, VMEXEC_FAILED } how;
-	int status;  /* EXITED: exit status; FAILED: our exit status (1 or 127) */
-	int sig;     /* SIGNALED */
-	bool core;
-	struct vj_err err; /* FAILED */
-};
-
-/* relay.c: block the forwarded signals (and SIGWINCH) and return a signalfd
- * for them, so none is lost or fatal between start-up and the relay. */
-int vmexec_signals_block(struct vj_err *err);
-/* After REQ_EXEC was sent on sock, pump stdio and signals until the command
- * ends. Always fills *out. */
-void vmexec_relay(int sock, int sfd, bool pty, struct vmexec_outcome *out);
-
-/* tty.c */
-bool vmexec_tty_size(int fd, unsigned *rows, unsigned *cols);
-int vmexec_tty_raw(int fd, struct vj_err *err); /* restored by vmexec_tty_restore */
-void vmexec_tty_restore(void);
-
-/* exitstatus.c: leave the way the guest command did. Never returns. */
-__attribute__((noreturn)) void vmexec_finish(const struct vmexec_outcome *out);
+/* exitstatus.c: leave the way the guest command did (the same exit status,
+ * or death by the same signal), or with one `vmjob: error:` line and status
+ * 1. Both put the terminal back first. Never return. */
+__attribute__((noreturn)) void vmexec_finish(const struct vj_exec_status *st);
+__attribute__((noreturn)) void vmexec_die(const struct vj_err *err);
 
 #endif
