@@ -47,7 +47,9 @@ wait_for "libvirtd" 20 virsh -c qemu:///system version
 # --- image repository on loopback
 [ -s "$top/build/images/catalogue.conf" ] || die "no image: run 'make images' first"
 install -d /srv/vmjob/repo
-cp -u "$top"/build/images/catalogue.conf "$top"/build/images/minimal-* /srv/vmjob/repo/
+# Every file the catalogue names (roots, kernels, initrds), updated in place.
+cp -u "$top"/build/images/catalogue.conf "$top"/build/images/*-root.img \
+	"$top"/build/images/*-vmlinu[xz] "$top"/build/images/*-initrd.img /srv/vmjob/repo/
 if ! curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf 2>/dev/null; then
 	busybox httpd -p 127.0.0.1:8642 -h /srv/vmjob/repo
 	wait_for "image repository on 127.0.0.1:8642" 10 curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf
