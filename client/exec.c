@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "frame.h"
+#include "hostcmd.h"
 #include "hvdclient.h"
 
 #define STREAM 1
@@ -48,6 +49,8 @@ int vj_exec_request(const struct vj_exec_req *rq, struct vj_kvbuf *kv, struct vj
 	for (char *const *e = rq->env; e && *e; e++)
 		vj_kv_add_str(kv, "env", *e);
 	vj_kv_add_u64(kv, "pty", rq->pty ? 1 : 0);
+	if (rq->hostcmds)
+		vj_kv_add_u64(kv, "hostcmd", 1);
 	if (rq->pty) {
 		vj_kv_add_u64(kv, "rows", rq->rows);
 		vj_kv_add_u64(kv, "cols", rq->cols);
@@ -55,16 +58,6 @@ int vj_exec_request(const struct vj_exec_req *rq, struct vj_kvbuf *kv, struct vj
 	if (kv->oom)
 		return vj_err_set(err, ENOMEM, "building the request: out of memory");
 	return 0;
-}
-
-int vj_exec_start(const char *path, const struct vj_kvbuf *kv, struct vj_err *err)
-{
-	cleanup_close int sock = vj_hvd_connect(path, err);
-	if (sock < 0)
-		return -1;
-	if (vj_hvd_send(sock, VJ_REQ_EXEC, kv, err) < 0)
-		return -1;
-	return vj_steal_fd(sock);
 }
 
 int vj_exec_signals(struct vj_err *err)
@@ -211,6 +204,13 @@ static void on_started(struct relay *r)
 
 static void on_frame(struct relay *r, const struct vj_frame *f)
 {
+	if (f->stream & VJ_HOST_STREAM) { /* the guest asks for srun & co */
+		if (r->io->hostcmds)
+			vj_hostcmds_frame(r->io->hostcmds, f);
+		return;
+	}
+	if (f->stream != STREAM && f->type != VJ_REPLY_ERR)
+		return;
 	switch (f->type) {
 	case VJ_STARTED:
 		on_started(r);
@@ -241,8 +241,9 @@ static void on_sock(struct relay *r, struct vj_reader *rd)
 	if (n < 0 && rerr.code == EAGAIN)
 		return;
 	if (n <= 0) {
-		finish(r, vj_err_set(r->err, VJ_HVD_UNREACHABLE, "%s",
-				     "lost the connection to hvd before the command finished"));
+		finish(r, vj_err_set(r->err, VJ_HVD_UNREACHABLE,
+				     "lost the connection to %s before the command finished",
+				     r->io->peer ? r->io->peer : "hvd"));
 		return;
 	}
 	struct vj_frame f;
@@ -252,7 +253,8 @@ static void on_sock(struct relay *r, struct vj_reader *rd)
 		on_frame(r, &f);
 	}
 	if (!r->done && rc < 0)
-		finish(r, vj_err_set(r->err, EPROTO, "%s", "malformed data from hvd"));
+		finish(r, vj_err_set(r->err, EPROTO, "malformed data from %s",
+				     r->io->peer ? r->io->peer : "hvd"));
 }
 
 static void reader_freep(struct vj_reader *rd)
@@ -278,12 +280,13 @@ int vj_exec_relay(int sock, int sfd, const struct vj_exec_io *io, struct vj_exec
 		/* stdin only once the command runs: an early EOF must not
 		 * reach the agent before its EXEC did. */
 		bool want_in = r->started && r->stdin_open;
-		struct pollfd p[3] = {
+		struct pollfd p[3 + VJ_HOSTCMD_MAX * 4] = {
 			{.fd = sock, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 			{.fd = want_in ? io->in : -1, .events = POLLIN},
 		};
-		if (poll(p, 3, -1) < 0) {
+		size_t nh = io->hostcmds ? vj_hostcmds_pollfds(io->hostcmds, p + 3) : 0;
+		if (poll(p, 3 + nh, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return vj_err_sys(err, errno, "poll");
@@ -292,6 +295,8 @@ int vj_exec_relay(int sock, int sfd, const struct vj_exec_io *io, struct vj_exec
 			on_signal(r);
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			on_stdin(r);
+		if (nh)
+			vj_hostcmds_events(io->hostcmds, p + 3, nh);
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
 			on_sock(r, &rd);
 	}

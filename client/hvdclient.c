@@ -1,5 +1,6 @@
 /* Connect, credential, one request and its reply (hvdclient.h). */
 #include "hvdclient.h"
+#include "hvdexec.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -135,4 +136,16 @@ int vj_hvd_call(const char *path, uint16_t type, const struct vj_kvbuf *req, int
 	if (fd < 0)
 		return -1;
 	return vj_hvd_request(fd, type, req, timeout_ms, reply, err);
+}
+
+/* hvdexec.h; here, not in exec.c, so that the relay links without munge
+ * (the guest's vmjob-hostcmd uses it). */
+int vj_exec_start(const char *path, const struct vj_kvbuf *kv, struct vj_err *err)
+{
+	cleanup_close int sock = vj_hvd_connect(path, err);
+	if (sock < 0)
+		return -1;
+	if (vj_hvd_send(sock, VJ_REQ_EXEC, kv, err) < 0)
+		return -1;
+	return vj_steal_fd(sock);
 }

@@ -29,6 +29,7 @@ struct vj_exec_req {
 	char *const *env;    /* NULL-terminated K=V; may be NULL */
 	bool pty;
 	unsigned rows, cols; /* sent with pty only */
+	bool hostcmds;       /* we run the guest's host commands (hostcmd.h) */
 };
 
 /* Append job, uid, gid (ours), cwd, arg*, env*, pty [rows cols] to kv; the
@@ -52,6 +53,10 @@ struct vj_exec_io {
 	bool pty;         /* SIGWINCH becomes WINSIZE with in's window size */
 	void (*started)(void *arg); /* called once, on STARTED; may be NULL */
 	void *arg;
+	const char *peer; /* who relays, for "lost the connection to ..."; NULL: hvd */
+	/* Run the host commands the guest asks for on this stream (vmexec:
+	 * hostcmd.h). NULL: none; hvd is told so and refuses them. */
+	struct vj_hostcmds *hostcmds;
 };
 #define VJ_EXEC_STDIO {.in = STDIN_FILENO, .out = STDOUT_FILENO, .err = STDERR_FILENO}
 

@@ -67,6 +67,14 @@ int vj_write_all(int fd, const void *buf, size_t len, struct vj_err *err)
 	return 0;
 }
 
+void vj_frame_header(uint8_t hdr[VJ_FRAME_HDR], uint16_t type, uint32_t stream, uint32_t len)
+{
+	put_le32(hdr, len);
+	put_le16(hdr + 4, type);
+	put_le16(hdr + 6, 0);
+	put_le32(hdr + 8, stream);
+}
+
 int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len,
 		   struct vj_err *err)
 {
@@ -74,10 +82,7 @@ int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, 
 		return vj_err_set(err, EMSGSIZE, "a %s frame of %zu bytes is over the %u-byte limit",
 				  vj_type_name(type), len, VJ_FRAME_MAX);
 	uint8_t hdr[VJ_FRAME_HDR];
-	put_le32(hdr, (uint32_t)len);
-	put_le16(hdr + 4, type);
-	put_le16(hdr + 6, 0);
-	put_le32(hdr + 8, stream);
+	vj_frame_header(hdr, type, stream, (uint32_t)len);
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)payload, len}};
 	int cnt = len ? 2 : 1;
 	size_t total = sizeof(hdr) + len;
@@ -215,6 +220,7 @@ const char *vj_type_name(uint16_t type)
 	case VJ_WINSIZE: return "WINSIZE";
 	case VJ_EXIT: return "EXIT";
 	case VJ_ERROR: return "ERROR";
+	case VJ_HOSTCMD: return "HOSTCMD";
 	case VJ_REQ_CREATE: return "CREATE";
 	case VJ_REQ_DESTROY: return "DESTROY";
 	case VJ_REQ_LIST: return "LIST";

@@ -32,6 +32,10 @@ enum vj_type {
 	VJ_WINSIZE = 8, /* kv rows cols */
 	VJ_EXIT = 9,    /* kv status=N (exited) or signal=N (killed), core=0/1 */
 	VJ_ERROR = 10,  /* kv msg: the request failed; ends the stream */
+	VJ_HOSTCMD = 11, /* guest->host, on a stream the agent opens (VJ_HOST_STREAM):
+	                    run a Slurm command on the host for the job step of
+	                    stream `parent`: kv parent arg+ env* [cwd]. The roles of
+	                    the other types reverse on such a stream. */
 
 	/* requests to hvd, on stream 0 of a client connection */
 	VJ_REQ_CREATE = 32,  /* kv job uid gid cpus mem_mb image [cores] [scratch_mb] */
@@ -51,6 +55,10 @@ enum vj_type {
 	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
 };
 
+/* Streams opened by the guest (host commands) have this bit; the host's own
+ * exec streams never do. */
+#define VJ_HOST_STREAM 0x80000000u
+
 struct vj_frame {
 	uint32_t len;
 	uint16_t type;
@@ -67,6 +75,10 @@ long vj_frame_parse(const uint8_t *buf, size_t n, struct vj_frame *f, uint32_t m
  * set (err may be NULL where the caller has no use for the reason). */
 int vj_frame_write(int fd, uint16_t type, uint32_t stream, const void *payload, size_t len,
 		   struct vj_err *err);
+
+/* The VJ_FRAME_HDR bytes that start a frame of len payload bytes, for a
+ * caller that queues frames instead of writing them at once. */
+void vj_frame_header(uint8_t hdr[VJ_FRAME_HDR], uint16_t type, uint32_t stream, uint32_t len);
 
 /* Incremental reader for non-blocking or blocking fds. */
 struct vj_reader {

@@ -29,4 +29,9 @@
 #define VJ_VMEXEC VJ_LIBEXECDIR "/vmexec"
 #define VJ_VMFS_SERVER VJ_LIBEXECDIR "/vmfs-server"
 
+/* Inside a guest (fixed: images are built apart from any host's prefix). */
+#define VJ_GUEST_HOST_DIR "/run/vmjob"
+/* The agent's socket for host commands (srun & co in the VM). */
+#define VJ_GUEST_HOST_SOCK VJ_GUEST_HOST_DIR "/host.sock"
+
 #endif

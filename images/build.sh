@@ -10,20 +10,23 @@
 #   catalogue.conf with their entries.
 # The vmjob guest files, the same in every image: /usr/lib/vmjob/init (PID 1
 # of a fast boot), /usr/lib/vmjob/setup, /usr/sbin/vmagent, /usr/sbin/vmfs-client,
+# /usr/lib/vmjob/hostcmd as srun, sbatch, ... in /usr/local/bin (Slurm in the VM),
 # vmjob-agent.service (for `init = image`) and the modules the gateway needs.
 # No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
 # network use is apt-get download from the configured Debian mirror.
 # Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
 # when its inputs change (a stamp holds the hash of its inputs).
 #
-# usage: images/build.sh VMAGENT_BINARY VMFS_CLIENT_BINARY VMJOB_INIT_BINARY OUTDIR
+# usage: images/build.sh VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD OUTDIR
+#   (the binaries of the guest programs, then where the images go)
 #   VMJOB_IMAGES="minimal debian12" (default) chooses the root images.
 set -eu
 
 AGENT=$(realpath "$1")
 FSCLIENT=$(realpath "$2")
 VMINIT=$(realpath "$3")
-OUT=$(realpath -m "$4")
+HOSTCMD=$(realpath "$4")
+OUT=$(realpath -m "$5")
 IMAGES=${VMJOB_IMAGES:-minimal debian12}
 # What debian12 holds beyond Debian's minbase: what a worker node's jobs
 # expect (a shell, python, a C/C++ runtime, MPICH's runtime for MPI jobs, the
@@ -35,6 +38,9 @@ DEBIAN_MIRRORS="deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main"
 SRC=$(cd "$(dirname "$0")" && pwd)
+# The Slurm commands a job may use inside its VM (run on the host for it:
+# client/hostcmd.c holds the same list, which is the one that decides).
+SLURM_COMMANDS="srun sbatch scontrol squeue scancel sacct sinfo sstat"
 CACHE=$OUT/cache
 ROOT_MB=${VMJOB_ROOT_MB:-48}
 # Drivers the initrd loads (dependencies are added by modprobe --show-depends).
@@ -118,6 +124,9 @@ install_guest() {
 	install -m 0755 "$SRC/guest/setup" "$1/usr/lib/vmjob/setup"
 	install -s -m 0755 "$AGENT" "$1/usr/sbin/vmagent"
 	install -s -m 0755 "$FSCLIENT" "$1/usr/sbin/vmfs-client"
+	install -s -m 0755 "$HOSTCMD" "$1/usr/lib/vmjob/hostcmd"
+	mkdir -p "$1/usr/local/bin"
+	for c in $SLURM_COMMANDS; do ln -sf /usr/lib/vmjob/hostcmd "$1/usr/local/bin/$c"; done
 	install -m 0644 "$SRC/guest/vmjob-agent.service" "$1/lib/systemd/system/"
 	mkdir -p "$1/etc/systemd/system/sysinit.target.wants"
 	ln -sf /lib/systemd/system/vmjob-agent.service "$1/etc/systemd/system/sysinit.target.wants/"
@@ -129,7 +138,7 @@ install_guest() {
 		"$KDIR/lib/modules/$KVER/modules.builtin.modinfo" "$1/lib/modules/$KVER/"
 	depmod -b "$1" "$KVER"
 }
-GUEST_FILES="$AGENT $FSCLIENT $VMINIT $SRC/guest/setup $SRC/guest/vmjob-agent.service"
+GUEST_FILES="$AGENT $FSCLIENT $VMINIT $HOSTCMD $SRC/guest/setup $SRC/guest/vmjob-agent.service"
 
 # mkfs.ext4 of tree $1 into image $2 of $3 MiB. A fixed label and UUID name
 # the image; its checksum still changes on every rebuild (inode ctimes),

@@ -5,8 +5,26 @@
 
 #include "kv.h"
 
+/* On a stream the guest opened, the guest is the client: it asks (HOSTCMD)
+ * and sends input and signals; hostcmd.c checks the rest. */
+static enum hv_agent_action host_stream_action(const struct vj_frame *f)
+{
+	switch (f->type) {
+	case VJ_STDIN:
+		return HV_AGENT_HOST;
+	case VJ_HOSTCMD:
+	case VJ_SIGNAL:
+	case VJ_WINSIZE:
+		return vj_kv_validate(f->payload, f->len, NULL) ? HV_AGENT_DROP : HV_AGENT_HOST;
+	default:
+		return HV_AGENT_DROP;
+	}
+}
+
 enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f)
 {
+	if (f->stream & VJ_HOST_STREAM)
+		return host_stream_action(f);
 	switch (f->type) {
 	case VJ_STDOUT:
 	case VJ_STDERR:

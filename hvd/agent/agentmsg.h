@@ -14,6 +14,7 @@ enum hv_agent_action {
 	HV_AGENT_FORWARD,   /* pass to the stream's client */
 	HV_AGENT_END,       /* pass to the client; the stream is over (EXIT, ERROR) */
 	HV_AGENT_MALFORMED, /* a control frame whose kv payload is broken */
+	HV_AGENT_HOST,      /* a host command's frame (VJ_HOST_STREAM): hostcmd.c */
 };
 
 enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f);

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "cleanup.h"
+#include "hostcmd.h"
+#include "identity.h"
 #include "server/auth.h"
 #include "kv.h"
 #include "base/log.h"
@@ -36,6 +39,10 @@ static void end_stream_locked(struct hv_stream *st, const char *msg)
 static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 {
 	enum hv_agent_action act = hv_agent_msg_action(f);
+	if (act == HV_AGENT_HOST) {
+		hv_hostcmd_from_agent(vm, f);
+		return;
+	}
 	if (act == HV_AGENT_DROP) {
 		if (f->type != VJ_HELLO) /* HELLO: the agent answering one of ours */
 			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->job,
@@ -120,29 +127,25 @@ void hv_relay_stop(struct hv_vm *vm)
 }
 
 /* Supplementary groups of the peer process, from the kernel's view of it,
- * never from the request. */
-static int peer_groups(pid_t pid, struct vj_kvbuf *kv, struct vj_err *err)
+ * never from the request: up to MAX_GROUPS into groups, their count in *n. */
+static int peer_groups(pid_t pid, gid_t *groups, size_t *n, struct vj_err *err)
 {
 	char path[64], line[8192];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
+	cleanup_fclose FILE *f = fopen(path, "re");
 	if (!f)
 		return vj_err_sys(err, errno, "cannot read the caller's groups (%s)", path);
-	int rc = vj_err_set(err, EIO, "no Groups line in %s", path);
+	*n = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "Groups:", 7))
 			continue;
 		char *save = NULL;
-		int n = 0;
-		for (char *tok = strtok_r(line + 7, " \t\n", &save); tok && n < MAX_GROUPS;
-		     tok = strtok_r(NULL, " \t\n", &save), n++)
-			vj_kv_add_str(kv, "group", tok);
-		rc = 0;
-		vj_err_clear(err);
-		break;
+		for (char *tok = strtok_r(line + 7, " \t\n", &save); tok && *n < MAX_GROUPS;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			groups[(*n)++] = (gid_t)strtoul(tok, NULL, 10);
+		return 0;
 	}
-	fclose(f);
-	return rc;
+	return vj_err_set(err, EIO, "no Groups line in %s", path);
 }
 
 static bool passthrough_key(const struct vj_kv_entry *e)
@@ -154,10 +157,42 @@ static bool passthrough_key(const struct vj_kv_entry *e)
 	return false;
 }
 
-static int agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len)
+/* The agent's EXEC request: who runs it (the kernel's view of the caller,
+ * named by NSS: identity.h), the image (for the guest's "not found in image"
+ * lines) and the fields of the client's request the agent reads. */
+static int agent_request(const struct hv_vm *vm, const struct ucred *peer, const void *p,
+			 size_t len, struct vj_kvbuf *kv, struct vj_err *err)
+{
+	gid_t groups[MAX_GROUPS];
+	size_t n;
+	if (peer_groups(peer->pid, groups, &n, err) < 0)
+		return -1;
+	vj_kv_add_u64(kv, "uid", peer->uid);
+	vj_kv_add_u64(kv, "gid", peer->gid);
+	for (size_t i = 0; i < n; i++)
+		vj_kv_add_u64(kv, "group", groups[i]);
+	hv_identity_add(kv, peer->uid, peer->gid, groups, n);
+	vj_kv_add_str(kv, "image", vm->image);
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, p, len);
+	while (vj_kv_next(&it, &e) > 0)
+		if (passthrough_key(&e)) {
+			char key[16];
+			memcpy(key, e.key, e.klen);
+			key[e.klen] = '\0';
+			vj_kv_add(kv, key, e.val, e.vlen);
+		}
+	if (kv->oom || kv->len > VJ_FRAME_MAX)
+		return vj_err_set(err, E2BIG, "exec request too large");
+	return 0;
+}
+
+int hv_agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len,
+		      struct vj_err *err)
 {
 	pthread_mutex_lock(&vm->agent_wlock);
-	int rc = vj_frame_write(vm->agent_fd, type, stream, p, len, NULL);
+	int rc = vj_frame_write(vm->agent_fd, type, stream, p, len, err);
 	pthread_mutex_unlock(&vm->agent_wlock);
 	return rc;
 }
@@ -168,9 +203,11 @@ static int forward_client(struct hv_vm *vm, struct hv_stream *st, struct vj_read
 	struct vj_frame f;
 	int rc;
 	while ((rc = vj_reader_next(r, &f)) > 0) {
-		if (f.stream == CLIENT_STREAM &&
+		if (f.stream & VJ_HOST_STREAM)
+			hv_hostcmd_from_client(vm, st, &f);
+		else if (f.stream == CLIENT_STREAM &&
 		    (f.type == VJ_STDIN || f.type == VJ_SIGNAL || f.type == VJ_WINSIZE))
-			agent_send(vm, f.type, st->id, f.payload, f.len);
+			hv_agent_send(vm, f.type, st->id, f.payload, f.len, NULL);
 		free(f.payload);
 	}
 	if (rc < 0)
@@ -224,15 +261,15 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct v
 		vj_kv_init(&kv);
 		vj_kv_add_str(&kv, "sig", "9");
 		if (!kv.oom)
-			agent_send(vm, VJ_SIGNAL, st->id, kv.data, kv.len);
+			hv_agent_send(vm, VJ_SIGNAL, st->id, kv.data, kv.len, NULL);
 		vj_kv_free(&kv);
 		hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL",
 			vm->job, st->id);
 	}
 }
 
-void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, const void *p,
-		   size_t len)
+void hv_relay_exec(const struct hv_config *cfg, int cfd, struct vj_reader *rd,
+		   const struct ucred *peer, const void *p, size_t len)
 {
 	struct vj_err err = {0};
 	char job[VJ_NAME_SZ], msg[1200];
@@ -271,7 +308,12 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
-	struct hv_stream st = {.client_fd = cfd, .done_fd = -1};
+	/* Host commands for a task's vmexec only: a root client (hvctl exec
+	 * by an admin) would run the guest's commands as root. */
+	uint64_t hostcmd = 0;
+	vj_kv_get_u64(p, len, "hostcmd", 0, 1, true, &hostcmd, NULL);
+	struct hv_stream st = {.client_fd = cfd, .done_fd = -1, .cfg = cfg,
+			       .hostcmds = hostcmd == 1 && peer->uid != 0};
 	msg[0] = '\0';
 	if (uid != peer->uid || gid != peer->gid) {
 		snprintf(msg, sizeof(msg),
@@ -281,24 +323,8 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 		hv_auth_refused(-1, peer, VJ_REQ_EXEC, job, msg); /* logged; replied at out */
 		goto out;
 	}
-	vj_kv_add_u64(&kv, "uid", uid);
-	vj_kv_add_u64(&kv, "gid", gid);
-	if (peer_groups(peer->pid, &kv, &err)) {
+	if (agent_request(vm, peer, p, len, &kv, &err) < 0) {
 		snprintf(msg, sizeof(msg), "%s", err.msg);
-		goto out;
-	}
-	struct vj_kv_iter it;
-	struct vj_kv_entry e;
-	vj_kv_iter_init(&it, p, len);
-	while (vj_kv_next(&it, &e) > 0)
-		if (passthrough_key(&e)) {
-			char key[16];
-			memcpy(key, e.key, e.klen);
-			key[e.klen] = '\0';
-			vj_kv_add(&kv, key, e.val, e.vlen);
-		}
-	if (kv.oom || kv.len > VJ_FRAME_MAX) {
-		snprintf(msg, sizeof(msg), "exec request too large");
 		goto out;
 	}
 	st.done_fd = eventfd(0, EFD_CLOEXEC);
@@ -314,18 +340,17 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 	}
 	/* Stream ids are unique per VM for its lifetime; 0 is the connection. */
 	st.id = vm->next_stream++;
-	if (vm->next_stream == 0)
-		vm->next_stream = 1;
+	if (vm->next_stream == 0 || (vm->next_stream & VJ_HOST_STREAM))
+		vm->next_stream = 1; /* the guest's own streams have that bit */
 	st.next = vm->streams;
 	vm->streams = &st;
 	pthread_mutex_unlock(&vm->slock);
 
 	hv_info("job %s: exec stream %u for uid %u (pid %d)", job, st.id, (unsigned)peer->uid,
 		(int)peer->pid);
-	int rc = agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len);
-	if (rc) {
+	if (hv_agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len, &err) < 0) {
 		pthread_mutex_lock(&vm->slock);
-		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", job, strerror(-rc));
+		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", job, err.msg);
 		end_stream_locked(&st, msg);
 		pthread_mutex_unlock(&vm->slock);
 		msg[0] = '\0';
@@ -333,6 +358,7 @@ void hv_relay_exec(int cfd, struct vj_reader *rd, const struct ucred *peer, cons
 		relay_loop(vm, &st, cfd, rd);
 	}
 	pthread_mutex_lock(&vm->slock);
+	hv_hostcmd_end_locked(vm, &st, "vmjob: the job step ended before this command did");
 	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)
 		if (*pp == &st) {
 			*pp = st.next;

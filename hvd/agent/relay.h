@@ -12,10 +12,14 @@
 int hv_relay_start(struct hv_vm *vm, struct vj_err *err);
 /* Close the agent channel and join the reader; streams get ERROR. */
 void hv_relay_stop(struct hv_vm *vm);
+/* One frame to the agent (the channel is shared by all streams). 0, or -1
+ * with err set (err may be NULL). */
+int hv_agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len,
+		  struct vj_err *err);
 /* Serve one REQ_EXEC on client fd: authorise, forward, relay until the
  * command ends or the client goes. Replies ERR itself on refusal. rd is the
  * connection's reader: it may already hold the client's first STDIN frames. */
-void hv_relay_exec(int client_fd, struct vj_reader *rd, const struct ucred *peer,
-		   const void *payload, size_t len);
+void hv_relay_exec(const struct hv_config *cfg, int client_fd, struct vj_reader *rd,
+		   const struct ucred *peer, const void *payload, size_t len);
 
 #endif

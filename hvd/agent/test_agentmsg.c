@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cleanup.h"
 #include "kv.h"
 #include "agent/agentmsg.h"
 
@@ -34,8 +35,35 @@ static void test_agent_msgs(void)
 	vj_kv_free(&kv);
 }
 
+/* Streams the guest opens (host commands): the guest asks, sends input and
+ * signals; it cannot answer on them nor inject a broken control frame. */
+static void test_host_streams(void)
+{
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "parent", "3");
+	vj_kv_add_str(&kv, "arg", "srun");
+	struct vj_frame f = {.type = VJ_HOSTCMD, .stream = VJ_HOST_STREAM | 1, .payload = kv.data,
+			     .len = (uint32_t)kv.len};
+	CHECK(hv_agent_msg_action(&f) == HV_AGENT_HOST);
+	f.len--;
+	CHECK(hv_agent_msg_action(&f) == HV_AGENT_DROP);
+	f.len++;
+	f.stream = 3; /* HOSTCMD on one of the host's streams: nothing */
+	CHECK(hv_agent_msg_action(&f) == HV_AGENT_DROP);
+	uint8_t raw[] = {0xff};
+	struct vj_frame d = {.type = VJ_STDIN, .stream = VJ_HOST_STREAM | 2, .payload = raw, .len = 1};
+	CHECK(hv_agent_msg_action(&d) == HV_AGENT_HOST);
+	d.type = VJ_EXIT; /* the host's commands answer, not the guest */
+	CHECK(hv_agent_msg_action(&d) == HV_AGENT_DROP);
+	d.type = VJ_STDOUT;
+	CHECK(hv_agent_msg_action(&d) == HV_AGENT_DROP);
+	d.type = VJ_SIGNAL; /* not kv */
+	CHECK(hv_agent_msg_action(&d) == HV_AGENT_DROP);
+}
+
 int main(void)
 {
 	test_agent_msgs();
+	test_host_streams();
 	return CHECK_DONE();
 }

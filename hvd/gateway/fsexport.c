@@ -210,3 +210,23 @@ void hv_fs_stop(struct hv_vm *vm)
 	}
 	vm->nfs = 0;
 }
+
+bool hv_fs_shared(const struct hv_config *c, const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; (p = strchr(p, '/')); p++) {
+		size_t len = strcspn(p + 1, "/");
+		if ((len == 1 && p[1] == '.') || (len == 2 && p[1] == '.' && p[2] == '.'))
+			return false;
+	}
+	for (unsigned i = 0; i < c->nexports; i++) {
+		size_t n = strlen(c->exports[i]);
+		while (n > 1 && c->exports[i][n - 1] == '/')
+			n--;
+		if (!strncmp(path, c->exports[i], n) &&
+		    (n == 1 || path[n] == '\0' || path[n] == '/'))
+			return true;
+	}
+	return false;
+}

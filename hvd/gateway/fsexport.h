@@ -27,6 +27,11 @@ void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz);
  * " vmjob.fsdev=virtiofs" with that transport. */
 int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_err *err);
 
+/* path (from a guest: hostile) names the same file inside the VM and on
+ * the host: it is absolute, has no "." or ".." component, and is an export
+ * or lies below one. */
+bool hv_fs_shared(const struct hv_config *c, const char *path);
+
 /* One vmfs-server per export, started as root (to make its socket or reach
  * the channel) and serving files as the VM's owner; pids kept in vm
  * (teardown stops them).

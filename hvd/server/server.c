@@ -213,7 +213,7 @@ static void *client_main(void *arg)
 			case VJ_REQ_VMS: hv_req_vms(c->cfg, c->fd, &f); break;
 			case VJ_REQ_EXEC:
 				/* The connection now belongs to this one command. */
-				hv_relay_exec(c->fd, &r, &c->peer, f.payload, f.len);
+				hv_relay_exec(c->cfg, c->fd, &r, &c->peer, f.payload, f.len);
 				last = true;
 				break;
 			default: hv_reply_err(c->fd, "unknown request"); break;

@@ -18,11 +18,20 @@
 enum hv_vm_state { HV_VM_BOOTING, HV_VM_READY, HV_VM_STOPPED, HV_VM_DESTROYING };
 
 /* A client's exec session relayed to the agent on stream `id`. */
+struct hv_config;
+
+#define HV_MAX_HOSTCMDS 64 /* host commands open at once per exec stream */
+
 struct hv_stream {
 	uint32_t id;
 	int client_fd;
 	int done_fd;  /* eventfd: the reader thread ended the stream (EXIT/ERROR) */
 	bool done;
+	/* Host commands (agent/hostcmd.c): the client runs them for the guest
+	 * (vmexec asks for it; never a root client), the guest's open ones. */
+	bool hostcmds;
+	const struct hv_config *cfg; /* its export list: which cwds are shared */
+	uint32_t host[HV_MAX_HOSTCMDS]; /* stream ids, 0 = free */
 	struct hv_stream *next;
 };
 

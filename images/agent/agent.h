@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "frame.h"
+#include "paths.h"
 
 #define AG_PORT_NAME "org.vmjob.agent"
 #define AG_MAX_SESSIONS 256
@@ -66,6 +67,7 @@ struct spawn_req {
 	char **envp;
 	bool pty;
 	unsigned rows, cols;
+	const char *image; /* the VM's image, for "not found in image" lines */
 };
 struct spawn_res {
 	pid_t pid;
@@ -87,12 +89,42 @@ struct session {
 	char script[128];      /* private script file to remove at the end, or "" */
 };
 
+/* ---- hostcmd.c: Slurm commands from the guest, run on the host ---- */
+#define AG_HOST_DIR VJ_GUEST_HOST_DIR
+#define AG_HOST_SOCK VJ_GUEST_HOST_SOCK
+#define AG_MAX_HOSTCMDS 256
+struct hostconn {
+	int fd;              /* the guest program's connection */
+	uint32_t stream;     /* ours, with VJ_HOST_STREAM */
+	struct vj_reader rd;
+	struct ioq outq;     /* frames for the program */
+	bool sent;           /* its HOSTCMD went to the host */
+	bool ended;          /* EXIT or ERROR queued: close once delivered */
+	bool broken;         /* close now */
+};
+
 struct agent {
 	struct port port;
 	struct session *sess[AG_MAX_SESSIONS];
 	size_t nsess;
 	int sigfd;
+	int host_lfd; /* AG_HOST_SOCK, -1 if it could not be made */
+	struct hostconn *host[AG_MAX_HOSTCMDS];
+	size_t nhost;
+	uint32_t next_host;
 };
+
+struct pollfd;
+/* Listen on AG_HOST_SOCK (mode 0666: every process of the job may ask). */
+int hostcmd_listen(struct agent *ag);
+/* Its pollfds (the listener, each connection) into p/owner; the count. */
+size_t hostcmd_pollfds(struct agent *ag, struct pollfd *p, struct hostconn **owner);
+void hostcmd_events(struct agent *ag, const struct pollfd *p, struct hostconn **owner, size_t n);
+/* A frame from the host on a VJ_HOST_STREAM stream. */
+void hostcmd_from_host(struct agent *ag, const struct vj_frame *f);
+/* The host went away: every command waiting for it fails. */
+void hostcmd_host_lost(struct agent *ag);
+bool hostcmd_backlogged(const struct agent *ag);
 
 struct session *session_find(struct agent *ag, uint32_t stream);
 struct session *session_by_pid(struct agent *ag, pid_t pid);
@@ -106,6 +138,25 @@ void session_stdin(struct session *s, const uint8_t *data, size_t n);
 int session_finish_ready(struct agent *ag);
 /* true if some child's stdin queue is over AG_STDIN_CAP */
 bool session_backlogged(const struct agent *ag);
+
+/* ---- identity.c: the job owner's account in the guest ---- */
+#define AG_MAX_GNAMES 1024
+struct ag_identity {
+	uid_t uid;
+	gid_t gid;
+	char user[64], home[1024], shell[1024]; /* "" when the host sent none */
+	char **gnames;                          /* "GID:NAME", NULL-terminated */
+};
+/* The identity fields of an EXEC (user, home, shell, gname), checked so
+ * nothing in them can add a line to a passwd or group file. */
+int identity_parse(const void *p, size_t n, uid_t uid, gid_t gid, struct ag_identity *id,
+		   struct vj_err *err);
+void identity_free(struct ag_identity *id);
+/* Give the user and its groups their entries in etc's passwd and group
+ * (replacing the image's entries for the same ids or names) and a home
+ * directory if it has none. Nothing if no user name came (root, or a uid the
+ * host does not name). 0, or -1 with err set. */
+int identity_apply(const struct ag_identity *id, const char *etc, struct vj_err *err);
 
 /* ---- exec.c: validate an EXEC request and start its session ---- */
 void exec_start(struct agent *ag, const struct vj_frame *f);

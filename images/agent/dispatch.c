@@ -94,6 +94,10 @@ void dispatch_frame(struct agent *ag, const struct vj_frame *f)
 		send_hello(ag); /* answer every HELLO: a restarted hvd reconnects this way */
 		return;
 	}
+	if (f->stream & VJ_HOST_STREAM) {
+		hostcmd_from_host(ag, f);
+		return;
+	}
 	if (f->type == VJ_EXEC) {
 		exec_start(ag, f);
 		return;

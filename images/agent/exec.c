@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "cleanup.h"
 #include "kv.h"
+#include "names.h"
 
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
@@ -27,6 +28,8 @@ struct exec_req {
 	const uint8_t *script; /* points into the frame payload */
 	size_t script_len;
 	bool has_script;
+	char image[VJ_NAME_SZ]; /* "" if the host did not say */
+	struct ag_identity id;
 };
 
 static void exec_req_free(struct exec_req *r)
@@ -34,7 +37,9 @@ static void exec_req_free(struct exec_req *r)
 	vj_strv_free(r->argv);
 	vj_strv_free(r->env);
 	vj_strv_free(r->grp);
+	identity_free(&r->id);
 }
+#define cleanup_exec_req __attribute__((cleanup(exec_req_free)))
 
 static int parse_gid(const char *s, gid_t *out)
 {
@@ -63,7 +68,9 @@ static int parse_exec(const struct vj_frame *f, struct exec_req *r, struct vj_er
 	    vj_kv_get_str(p, n, "cwd", r->cwd, sizeof(r->cwd), "/", err) < 0 ||
 	    vj_kv_get_strv(p, n, "arg", MAX_ARGS, &r->argv, err) < 0 ||
 	    vj_kv_get_strv(p, n, "env", MAX_ENV, &r->env, err) < 0 ||
-	    vj_kv_get_strv(p, n, "group", MAX_GROUPS, &r->grp, err) < 0)
+	    vj_kv_get_strv(p, n, "group", MAX_GROUPS, &r->grp, err) < 0 ||
+	    vj_kv_get_str(p, n, "image", r->image, sizeof(r->image), "", err) < 0 ||
+	    identity_parse(p, n, (uid_t)r->uid, (gid_t)r->gid, &r->id, err) < 0)
 		return -1;
 	if (!r->argv[0] || !r->argv[0][0])
 		return vj_err_set(err, EINVAL, "no command given (missing 'arg')");
@@ -87,30 +94,43 @@ static int parse_exec(const struct vj_frame *f, struct exec_req *r, struct vj_er
 	return 0;
 }
 
+static bool has_var(char **env, const char *name)
+{
+	size_t n = strlen(name);
+	for (; *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return true;
+	return false;
+}
+
 /* The command's environment: the host's list, with TMPDIR pointing at the
- * VM's scratch disk and a PATH if the host sent none. */
-static char **build_env(char **in, struct vj_err *err)
+ * VM's scratch disk, a PATH if the host sent none, and, as login(1) sets
+ * them, USER, LOGNAME, HOME and SHELL from the owner's account where the
+ * list has none. vars holds the strings made here (freed by the caller). */
+static char **build_env(const struct exec_req *r, char *vars[4], struct vj_err *err)
 {
 	size_t n = 0;
-	while (in[n])
+	while (r->env[n])
 		n++;
-	char **env = calloc(n + 3, sizeof(*env));
+	char **env = calloc(n + 7, sizeof(*env));
 	if (!env) {
 		vj_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	size_t j = 0;
-	bool has_path = false;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(in[i], "TMPDIR=", 7) == 0)
-			continue;
-		if (strncmp(in[i], "PATH=", 5) == 0)
-			has_path = true;
-		env[j++] = in[i];
-	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(r->env[i], "TMPDIR=", 7) != 0)
+			env[j++] = r->env[i];
 	env[j++] = "TMPDIR=/tmp";
-	if (!has_path)
+	if (!has_var(r->env, "PATH"))
 		env[j++] = DEFAULT_PATH;
+	const struct ag_identity *id = &r->id;
+	const char *login[4][2] = {{"USER", id->user}, {"LOGNAME", id->user},
+				   {"HOME", id->home}, {"SHELL", id->shell}};
+	for (int i = 0; i < 4; i++)
+		if (login[i][1][0] && !has_var(r->env, login[i][0]) &&
+		    asprintf(&vars[i], "%s=%s", login[i][0], login[i][1]) >= 0)
+			env[j++] = vars[i];
 	env[j] = NULL;
 	return env; /* borrows the strings: free only the array */
 }
@@ -138,6 +158,22 @@ static int write_script(const struct exec_req *r, uint32_t stream, char *path, s
 	return 0;
 }
 
+static void free_vars(char *(*vars)[4])
+{
+	for (int i = 0; i < 4; i++)
+		free((*vars)[i]);
+}
+
+/* A session that did not start: its script goes with it. */
+static void session_discard(struct session **sp)
+{
+	if (!*sp)
+		return;
+	if ((*sp)->script[0])
+		unlink((*sp)->script);
+	free(*sp);
+}
+
 static int start(struct agent *ag, const struct vj_frame *f, struct vj_err *err)
 {
 	if (f->stream == 0)
@@ -148,69 +184,54 @@ static int start(struct agent *ag, const struct vj_frame *f, struct vj_err *err)
 		return vj_err_set(err, EAGAIN, "too many commands running in the VM (%d)",
 				  AG_MAX_SESSIONS);
 
-	struct exec_req r;
-	int rc = -1;
-	struct session *s = NULL;
-	cleanup_free char **env = NULL;
-	if (parse_exec(f, &r, err) < 0) {
-		vj_err_prefix(err, "bad EXEC request");
-		goto out;
-	}
-	if (!(env = build_env(r.env, err)))
-		goto out;
-	if (!(s = calloc(1, sizeof(*s)))) {
-		vj_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
+	cleanup_exec_req struct exec_req r;
+	if (parse_exec(f, &r, err) < 0)
+		return vj_err_prefix(err, "bad EXEC request");
+	struct vj_err ierr = {0};
+	if (identity_apply(&r.id, "/etc", &ierr) < 0) /* the command still runs, with bare ids */
+		ag_log("stream %u: the owner's account: %s", f->stream, ierr.msg);
+	__attribute__((cleanup(free_vars))) char *vars[4] = {0};
+	cleanup_free char **env = build_env(&r, vars, err);
+	if (!env)
+		return -1;
+	__attribute__((cleanup(session_discard))) struct session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return vj_err_set(err, ENOMEM, "out of memory");
 	s->stream = f->stream;
 	s->pty = r.pty;
 	s->in = s->out = s->err = -1;
 	if (r.has_script && write_script(&r, f->stream, s->script, sizeof(s->script), err) < 0)
-		goto out;
+		return -1;
 
 	struct spawn_req rq = {
 		.uid = (uid_t)r.uid, .gid = (gid_t)r.gid,
 		.groups = r.groups, .ngroups = r.ngroups,
 		.cwd = r.cwd, .argv = r.argv, .envp = env,
 		.path = r.argv[0], .pty = r.pty, .rows = (unsigned)r.rows, .cols = (unsigned)r.cols,
+		.image = r.image,
 	};
 	if (r.has_script) {
 		/* The script runs in place of arg[0]; $0 is its path, as on a host. */
 		char *p = strdup(s->script);
-		if (!p) {
-			vj_err_set(err, ENOMEM, "out of memory");
-			goto out;
-		}
+		if (!p)
+			return vj_err_set(err, ENOMEM, "out of memory");
 		free(r.argv[0]);
 		r.argv[0] = p;
 		rq.path = p;
 	}
 	struct spawn_res rs;
-	if (spawn_command(&rq, &rs, err) < 0) {
-		vj_err_prefix(err, "cannot start %s", r.argv[0]);
-		goto out;
-	}
+	if (spawn_command(&rq, &rs, err) < 0)
+		return vj_err_prefix(err, "cannot start %s", r.argv[0]);
 	s->pid = rs.pid;
 	s->in = rs.in;
 	s->out = rs.out;
 	s->err = rs.err;
-	session_add(ag, s, err); /* cannot fail: the count was checked above */
-	s = NULL;
+	session_add(ag, vj_steal_ptr(s), err); /* cannot fail: the count was checked above */
 
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	vj_kv_add_u64(&kv, "pid", (uint64_t)rs.pid);
 	port_send(&ag->port, VJ_STARTED, f->stream, kv.data, kv.len);
-	vj_kv_free(&kv);
-	rc = 0;
-out:
-	if (s) {
-		if (s->script[0])
-			unlink(s->script);
-		free(s);
-	}
-	exec_req_free(&r);
-	return rc;
+	return 0;
 }
 
 void exec_start(struct agent *ag, const struct vj_frame *f)

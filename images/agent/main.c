@@ -113,6 +113,7 @@ static int setup(struct agent *ag)
 		return -1;
 	}
 	port_init(&ag->port);
+	hostcmd_listen(ag); /* without it jobs still run, Slurm commands say why not */
 	return 0;
 }
 
@@ -122,15 +123,22 @@ int main(void)
 	if (setup(&ag) < 0)
 		return 1;
 	ag_log("started");
-	/* ref: a pollfd per port, signalfd, and up to 3 fds per session */
-	static struct pollfd pfd[2 + 3 * AG_MAX_SESSIONS];
+	/* a pollfd per port, signalfd, up to 3 fds per session; then the
+	 * host-command listener and connections */
+	static struct pollfd pfd[2 + 3 * AG_MAX_SESSIONS + 1 + AG_MAX_HOSTCMDS];
 	static struct session *owner[2 + 3 * AG_MAX_SESSIONS];
+	static struct pollfd hpfd[1 + AG_MAX_HOSTCMDS];
+	static struct hostconn *howner[1 + AG_MAX_HOSTCMDS];
+	bool was_connected = false;
 
 	for (;;) {
 		if (!ag.port.connected && port_refresh(&ag.port)) {
 			ag_log("host connected on %s", ag.port.path);
 			send_hello(&ag); /* the agent's first HELLO = "agent ready" */
 		}
+		if (was_connected && !ag.port.connected)
+			hostcmd_host_lost(&ag);
+		was_connected = ag.port.connected;
 		int timeout = session_finish_ready(&ag);
 		if (!ag.port.connected && (timeout < 0 || timeout > DISCONNECTED_POLL_MS))
 			timeout = DISCONNECTED_POLL_MS;
@@ -139,7 +147,7 @@ int main(void)
 		pfd[n] = (struct pollfd){.fd = ag.sigfd, .events = POLLIN};
 		owner[n++] = NULL;
 		int port_idx = -1;
-		if (ag.port.connected && !session_backlogged(&ag)) {
+		if (ag.port.connected && !session_backlogged(&ag) && !hostcmd_backlogged(&ag)) {
 			port_idx = (int)n;
 			pfd[n] = (struct pollfd){.fd = ag.port.fd, .events = POLLIN};
 			owner[n++] = NULL;
@@ -167,7 +175,9 @@ int main(void)
 			}
 		}
 
-		int rc = poll(pfd, n, timeout);
+		size_t hn = hostcmd_pollfds(&ag, hpfd, howner);
+		memcpy(pfd + n, hpfd, hn * sizeof(*hpfd));
+		int rc = poll(pfd, n + hn, timeout);
 		if (rc < 0) {
 			if (errno != EINTR)
 				ag_log("poll: %s", strerror(errno));
@@ -175,6 +185,9 @@ int main(void)
 		}
 		if (pfd[0].revents)
 			reap(&ag);
+		for (size_t i = 0; i < hn; i++)
+			hpfd[i].revents = pfd[n + i].revents;
+		hostcmd_events(&ag, hpfd, howner, hn);
 		/* Child output first, so it is forwarded before anything the host asks next. */
 		for (size_t i = 1; i < n; i++) {
 			if (!owner[i] || !pfd[i].revents)

@@ -52,6 +52,75 @@ static __attribute__((noreturn)) void child_fail(int fd, int stage)
 	_exit(127);
 }
 
+/* exec rq->path, searching the command's own PATH for a bare name the way
+ * a shell does: a directory we may not search is skipped (execvp would
+ * report it as EACCES), a file found but not executable is EACCES, nothing
+ * found is ENOENT. Returns the errno if nothing could be executed. */
+static int exec_search(const struct spawn_req *rq)
+{
+	if (strchr(rq->path, '/')) {
+		execv(rq->path, rq->argv);
+		return errno;
+	}
+	const char *path = getenv("PATH");
+	int found = ENOENT;
+	char file[4096];
+	for (const char *p = path ? path : "/usr/bin:/bin"; ; ) {
+		size_t len = strcspn(p, ":");
+		snprintf(file, sizeof(file), "%.*s/%s", len ? (int)len : 1, len ? p : ".", rq->path);
+		struct stat st;
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+			execv(file, rq->argv);
+			if (errno != ENOENT)
+				found = errno; /* e.g. EACCES: keep looking, as shells do */
+			if (errno == ENOEXEC)
+				return errno;
+		}
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	return found;
+}
+
+/* A script's interpreter ("#!/bin/bash -e" gives /bin/bash) into out. */
+static bool interpreter(const char *script, char *out, size_t outsz)
+{
+	char line[256];
+	cleanup_close int fd = open(script, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof(line) - 1);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return false;
+	line[n] = '\0';
+	char *p = line + 2 + strspn(line + 2, " \t");
+	size_t len = strcspn(p, " \t\r\n");
+	if (len == 0 || len >= outsz)
+		return false;
+	snprintf(out, outsz, "%.*s", (int)len, p);
+	return true;
+}
+
+/* Why the command did not run, on its stderr, the way a shell says it, and
+ * naming the image when what is missing is something the image lacks (the
+ * interpreter of a script that exists, a command). */
+static void not_run(const struct spawn_req *rq, int e)
+{
+	const char *cmd = rq->argv[0], *image = rq->image && rq->image[0] ? rq->image : NULL;
+	char interp[256];
+	if (e == ENOENT && access(rq->path, F_OK) == 0 && interpreter(rq->path, interp, sizeof(interp))) {
+		if (image)
+			dprintf(2, "vmjob: %s not found in image %s; pick an image that has it "
+				   "('hvctl images' lists them, e.g. --vm-image=debian12)\n", interp, image);
+		else
+			dprintf(2, "vmjob: %s: %s: bad interpreter: not found in the VM\n", cmd, interp);
+	} else if (e == ENOENT && !strchr(cmd, '/')) {
+		dprintf(2, "vmjob: %s: command not found%s%s\n", cmd, image ? " in image " : "",
+			image ? image : "");
+	} else {
+		dprintf(2, "vmjob: %s: %s\n", cmd, strerror(e));
+	}
+}
+
 /* Runs in the forked child: never returns. */
 static __attribute__((noreturn)) void child_run(const struct spawn_req *rq, int failfd,
 						int in, int out, int err, const char *slave)
@@ -93,10 +162,9 @@ static __attribute__((noreturn)) void child_run(const struct spawn_req *rq, int 
 			_exit(127);
 	}
 	umask(022);
-	environ = rq->envp; /* execvp searches the command's own PATH */
-	execvp(rq->path, rq->argv);
-	int e = errno;
-	dprintf(2, "vmjob: execve(): %s: %s\n", rq->argv[0], strerror(e));
+	environ = rq->envp;
+	int e = exec_search(rq);
+	not_run(rq, e);
 	_exit(e == ENOENT ? 127 : 126);
 }
 

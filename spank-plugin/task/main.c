@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "hostcmd.h"
 #include "hvdexec.h"
 #include "vmexec.h"
 
@@ -108,8 +109,11 @@ int main(int argc, char **argv)
 	struct vj_exec_io io = VJ_EXEC_STDIO;
 	io.pty = rq.pty;
 	io.started = report_first_task_time;
+	io.hostcmds = vj_hostcmds_new(sock); /* NULL: none run, the guest is told why */
 	struct vj_exec_status st;
-	if (vj_exec_relay(sock, sfd, &io, &st, &err) < 0)
+	int rc = vj_exec_relay(sock, sfd, &io, &st, &err);
+	vj_hostcmds_free(io.hostcmds); /* what the guest started ends with the task */
+	if (rc < 0)
 		vmexec_die(&err);
 	vmexec_finish(&st);
 }

@@ -92,6 +92,7 @@ int vmexec_build_request(const struct vmexec_req *rq, struct vj_kvbuf *kv, struc
 		.pty = rq->pty,
 		.rows = rq->rows,
 		.cols = rq->cols,
+		.hostcmds = true, /* srun & co in the VM run here, in this task's step */
 	};
 	if (vj_exec_request(&er, kv, err) < 0)
 		return -1;
