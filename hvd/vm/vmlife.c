@@ -9,17 +9,12 @@
 #include <unistd.h>
 
 #include "admit.h"
-#include "agent/agentconn.h"
-#include "images/catalogue.h"
-#include "base/cpuset.h"
 #include "libvirt/domain.h"
+#include "vmbuild.h"
 #include "libvirt/domquery.h"
-#include "images/overlay.h"
 #include "gateway/fsexport.h"
 #include "base/fsutil.h"
-#include "images/imgcache.h"
 #include "base/log.h"
-#include "libvirt/probe.h"
 #include "agent/relay.h"
 #include "scratch/scratch.h"
 #include "vm.h"
@@ -53,133 +48,6 @@ void hv_vm_teardown(struct hv_vm *vm)
 		hv_err("job %s: %s", vm->job, err.msg);
 	if (hv_rmdir_flat(vm->run_dir, &err))
 		hv_err("job %s: %s", vm->job, err.msg);
-}
-
-static int build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, struct vj_err *err)
-{
-	struct hv_image im;
-	char root[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
-	char overlay[PATH_MAX + 16], console[PATH_MAX + 16], agent[PATH_MAX + 16];
-	snprintf(overlay, sizeof(overlay), "%s/root.qcow2", vm->disk_dir);
-	snprintf(console, sizeof(console), "%s/console.log", vm->run_dir);
-	snprintf(agent, sizeof(agent), "%s/agent.sock", vm->run_dir);
-
-	/* Image: catalogue entry, cached base files, then the root overlay. */
-	if (hv_catalogue_find(cfg->catalogue, vm->image, &im, err) ||
-	    hv_cache_ensure(cfg->cache_dir, im.name, "root", &im.root, root, sizeof(root), err) ||
-	    hv_cache_ensure(cfg->cache_dir, im.name, "kernel", &im.kernel, kernel, sizeof(kernel), err) ||
-	    hv_cache_ensure(cfg->cache_dir, im.name, "initrd", &im.initrd, initrd, sizeof(initrd), err))
-		return -1;
-	/* Directories QEMU (an unprivileged user under libvirt's DAC driver)
-	 * must traverse but need not list: 0711. libvirt chowns the files. */
-	if (mkdir(vm->disk_dir, 0711) < 0)
-		return vj_err_sys(err, errno, "cannot create %s", vm->disk_dir);
-	if (mkdir(vm->run_dir, 0711) < 0)
-		return vj_err_sys(err, errno, "cannot create %s", vm->run_dir);
-	if (hv_disk_overlay(root, im.root_format, overlay, err))
-		return -1;
-	long t_image = (long)(hv_now_ms() - t0);
-	if (hv_vm_aborted(vm))
-		return vj_err_set(err, ECANCELED, "destroyed during start-up");
-
-	/* File or LV (hvd.conf scratch_backend); why names the size's source. */
-	struct hv_scratch scratch;
-	char why[96];
-	hv_scratch_size_mb(cfg, vm->scratch_asked ? vm->scratch_mb : 0, vm->cpus, why, sizeof(why));
-	if (hv_scratch_create(cfg, vm->job, vm->scratch_mb, why, &scratch, err))
-		return -1;
-	long t_scratch = (long)(hv_now_ms() - t0);
-	if (hv_vm_aborted(vm))
-		return vj_err_set(err, ECANCELED, "destroyed during start-up");
-
-	char virt[8];
-	if (hv_probe_virt(cfg, kernel, initrd, im.cmdline, virt, err))
-		return -1;
-	char cmdline[4096], fs_cmdline[HV_MAX_EXPORTS * 270];
-	if (hv_fs_cmdline(cfg, fs_cmdline, sizeof(fs_cmdline), err))
-		return -1;
-	snprintf(cmdline, sizeof(cmdline), "%s%svmjob.hostname=%s%s", im.cmdline,
-		 im.cmdline[0] ? " " : "", vm->domain, fs_cmdline);
-	char fs_sock[HV_MAX_EXPORTS][PATH_MAX + 16];
-	const char *fs_socks[HV_MAX_EXPORTS];
-	for (unsigned i = 0; i < cfg->nexports; i++) {
-		hv_fs_sock_path(vm->run_dir, i, fs_sock[i], sizeof(fs_sock[i]));
-		fs_socks[i] = fs_sock[i];
-	}
-	char numa_nodes[256];
-	hv_numa_nodes_of("/sys/devices/system/node", vm->cores, numa_nodes, sizeof(numa_nodes));
-	struct hv_domain_spec spec = {
-		.name = vm->domain, .virt = virt, .mem_mb = vm->mem_mb, .cpus = vm->cpus,
-		.cpuset = vm->cores, .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
-		.overlay = overlay, .scratch = scratch.path, .scratch_block = scratch.block,
-		.console_log = console,
-		.agent_sock = agent, .job = vm->job, .image = vm->image, .uid = vm->uid,
-		.gid = vm->gid, .created = vm->created,
-		.instance = cfg->instance, .scratch_mb = vm->scratch_mb,
-		.t_image = -1, .t_scratch = -1, .t_domain = -1, .t_agent = -1,
-		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = numa_nodes,
-		.disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
-		.fs_socks = fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
-	};
-	char *xml = hv_domain_xml(&spec);
-	if (!xml)
-		return vj_err_set(err, ENOMEM, "out of memory building the domain XML");
-	hv_debug("job %s: domain XML:\n%s", vm->job, xml);
-	/* vhost-user: QEMU connects to the gateways while it starts, so they
-	 * listen first. */
-	if (spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err)) {
-		free(xml);
-		return -1;
-	}
-	int rc = hv_domain_start(xml, vm->domain, err);
-	free(xml);
-	if (rc)
-		return -1;
-	long t_domain = (long)(hv_now_ms() - t0);
-	/* serial: QEMU made the channels; the guest mounts the exports before
-	 * its agent says HELLO (images/ rcS), so the gateways start now, while
-	 * it boots. */
-	if (!spec.fs_virtiofs && hv_fs_start(cfg, vm, virt, err))
-		return -1;
-
-	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
-	int fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
-	if (fd < 0) {
-		if (err->code == ETIMEDOUT || err->code == EPIPE) {
-			char tail[200], last[240];
-			hv_file_last_line(console, tail, sizeof(tail));
-			if (tail[0])
-				snprintf(last, sizeof(last), "last console line: '%s'", tail);
-			else
-				snprintf(last, sizeof(last), "the console printed nothing");
-			hv_warn("job %s: %s", vm->job, last);
-			if (err->code == ETIMEDOUT)
-				vj_err_set(err, ETIMEDOUT,
-					   "the guest agent did not answer within %u s (boot_timeout; %s)",
-					   cfg->boot_timeout, last);
-			else
-				vj_err_prefix(err, "boot failed (%s)", last);
-		}
-		return -1;
-	}
-	vm->agent_fd = fd;
-	long t_agent = (long)(hv_now_ms() - t0);
-	/* Phase times go to libvirt too: a restarted hvd still knows them. */
-	spec.t_image = t_image, spec.t_scratch = t_scratch;
-	spec.t_domain = t_domain, spec.t_agent = t_agent;
-	struct vj_err merr = {0};
-	if (hv_domain_set_meta(&spec, &merr))
-		hv_warn("job %s: %s", vm->job, merr.msg);
-	if (hv_relay_start(vm, err))
-		return -1;
-	hv_table_lock();
-	strcpy(vm->virt, virt);
-	vm->t_image = t_image;
-	vm->t_scratch = t_scratch;
-	vm->t_domain = t_domain;
-	vm->t_agent = t_agent;
-	hv_table_unlock();
-	return 0;
 }
 
 static void fill_res(const struct hv_vm *vm, struct hv_create_res *res)
@@ -280,17 +148,20 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	hv_rmdir_flat(vm->disk_dir, &ignore);
 	hv_rmdir_flat(vm->run_dir, &ignore);
 	hv_scratch_remove(cfg, vm->job, &ignore);
-	rc = build(cfg, vm, t0, err);
+	rc = hv_vm_build(cfg, vm, t0, err);
+	bool built = rc == 0; /* else its phases undid themselves */
 	hv_table_lock();
-	if (rc == 0 && vm->abort)
+	if (built && vm->abort)
 		rc = vj_err_set(err, ECANCELED, "destroyed during start-up");
 	if (rc) {
 		vm->state = HV_VM_DESTROYING;
 		hv_table_unlock();
 		vj_err_prefix(err, "cannot start the VM of job %s", vm->job);
 		hv_err("%s", err->msg);
-		hv_vm_teardown(vm);
-		scratch_remove(cfg, vm->job);
+		if (built) { /* a DESTROY came after the last phase: undo it all */
+			hv_vm_teardown(vm);
+			scratch_remove(cfg, vm->job);
+		}
 		hv_table_lock();
 		hv_table_remove_locked(vm);
 		hv_table_unlock();
