@@ -232,6 +232,7 @@ const char *vj_type_name(uint16_t type)
 	case VJ_REQ_DRAIN: return "DRAIN";
 	case VJ_REQ_RESUME: return "RESUME";
 	case VJ_REQ_VMS: return "VMS";
+	case VJ_REQ_CATALOGUE: return "CATALOGUE";
 	case VJ_REPLY_OK: return "OK";
 	case VJ_REPLY_ERR: return "ERR";
 	default: return "UNKNOWN";

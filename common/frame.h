@@ -51,6 +51,8 @@ enum vj_type {
 	VJ_REQ_RESUME = 41,  /* no payload: accept new VMs again (root) */
 	VJ_REQ_VMS = 42,     /* no payload: host totals + one `vm` record per VM with
 	                        phase times, cpu_ns and mem_kib (hvctl vms/cpu/metrics) */
+	VJ_REQ_CATALOGUE = 43, /* no payload: the images one may ask for; reply kv per
+	                          image, in order: name, description, init, cached */
 	VJ_REPLY_OK = 48,    /* kv depends on the request */
 	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
 };

@@ -10,6 +10,10 @@
 #include "hvctl.h"
 #include "kv.h"
 
+static const char *const help_catalogue =
+	"  catalogue                 the images you can ask for (--vm-image=NAME): name, how\n"
+	"                            it boots (vmjob: the agent at once; image: its own init),\n"
+	"                            whether this node has it cached, and its description\n";
 static const char *const help_images =
 	"  images [-r]               the image cache: each file's sha256, state (cached,\n"
 	"                            partial: an interrupted download the next pull resumes,\n"
@@ -27,6 +31,7 @@ static const char *const help_evict =
 
 void hvctl_images_usage(FILE *f)
 {
+	fputs(help_catalogue, f);
 	fputs(help_images, f);
 	fputs(help_pull, f);
 	fputs(help_evict, f);
@@ -34,7 +39,8 @@ void hvctl_images_usage(FILE *f)
 
 bool hvctl_images_verb(const char *verb)
 {
-	return !strcmp(verb, "images") || !strcmp(verb, "pull") || !strcmp(verb, "evict");
+	return !strcmp(verb, "catalogue") || !strcmp(verb, "images") || !strcmp(verb, "pull") ||
+	       !strcmp(verb, "evict");
 }
 
 /* Value of field key in a "k=v k=v ..." line (values have no spaces, except
@@ -227,9 +233,47 @@ static int cmd_evict(int argc, char **argv)
 	return ntargets && kept ? 1 : 0;
 }
 
+/* One image per "name", then its description, init and cached. */
+static int cmd_catalogue(int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "hvctl: catalogue: unexpected '%s'\n%s", argv[1], help_catalogue);
+		return 2;
+	}
+	struct vj_frame reply;
+	if (hvctl_call(VJ_REQ_CATALOGUE, NULL, HVCTL_WAIT_FOREVER, &reply) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = reply.payload;
+	printf("%-24s %-6s %-7s %s\n", "IMAGE", "INIT", "CACHED", "DESCRIPTION");
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, reply.payload, reply.len);
+	char name[80] = "", desc[300] = "", init[16] = "";
+	int have = 0;
+	while (vj_kv_next(&it, &e) > 0) {
+		char v[300];
+		snprintf(v, sizeof(v), "%.*s", (int)e.vlen, (const char *)e.val);
+		if (vj_kv_key_is(&e, "name")) {
+			snprintf(name, sizeof(name), "%.79s", v);
+			have = 1;
+		} else if (vj_kv_key_is(&e, "description")) {
+			snprintf(desc, sizeof(desc), "%s", v);
+		} else if (vj_kv_key_is(&e, "init")) {
+			snprintf(init, sizeof(init), "%.15s", v);
+		} else if (vj_kv_key_is(&e, "cached") && have) {
+			printf("%-24s %-6s %-7s %s\n", name, init, !strcmp(v, "1") ? "yes" : "no",
+			       desc[0] ? desc : "-");
+			have = 0;
+		}
+	}
+	return 0;
+}
+
 int hvctl_images_main(int argc, char **argv)
 {
 	const char *verb = argv[0];
+	if (!strcmp(verb, "catalogue"))
+		return want_help(argc, argv, help_catalogue) ? 0 : cmd_catalogue(argc, argv);
 	if (!strcmp(verb, "images"))
 		return want_help(argc, argv, help_images) ? 0 : cmd_images(argc, argv);
 	if (!strcmp(verb, "pull"))

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 
 #define CATALOGUE_MAX_BYTES (1u << 20)
 #define CATALOGUE_MAX_IMAGES 1024
+
+const char *const HV_INIT_WORDS[] = {"vmjob", "image", NULL};
 
 int hv_name_valid(const char *s)
 {
@@ -86,7 +89,19 @@ static int image_key(struct hv_image *im, const char *k, const char *v, const ch
 			return vj_err_set(err, EINVAL, "cmdline too long");
 		return 0;
 	}
-	return 0; /* description and keys of newer catalogues */
+	if (!strcmp(k, "description")) {
+		snprintf(im->description, sizeof(im->description), "%s", v); /* long: cut */
+		return 0;
+	}
+	if (!strcmp(k, "init")) {
+		for (int i = 0; HV_INIT_WORDS[i]; i++)
+			if (!strcmp(v, HV_INIT_WORDS[i])) {
+				im->init = (enum hv_image_init)i;
+				return 0;
+			}
+		return vj_err_set(err, EINVAL, "init '%s' is not vmjob or image", v);
+	}
+	return 0; /* keys of newer catalogues */
 }
 
 static int image_complete(const struct hv_image *im, struct vj_err *err)
@@ -195,16 +210,64 @@ bad:
 	return -1;
 }
 
-int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, struct vj_err *err)
+int hv_catalogue_load(const char *url, struct hv_catalogue *out, struct vj_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
 	if (hv_fetch_mem(url, CATALOGUE_MAX_BYTES, &text, &len, err))
 		return vj_err_prefix(err, "cannot read the image catalogue");
-	struct hv_catalogue c;
-	int rc = hv_catalogue_parse(text, len, url, &c, err);
+	int rc = hv_catalogue_parse(text, len, url, out, err);
 	free(text);
-	if (rc)
+	return rc;
+}
+
+/* Edit distance of a and b (both at most VJ_NAME_MAX), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[VJ_NAME_SZ + 1];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			if (up + 1 < best)
+				best = up + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* ", a, b" of the names for which keep(name) holds, into out. */
+static void name_list(const struct hv_catalogue *c, const char *name, bool close, char *out,
+		      size_t outsz)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < c->n && used < outsz - 1; i++) {
+		const char *n = c->images[i].name;
+		size_t lim = strlen(name) / 3 + 1; /* a typo or two, not another word */
+		if (close && distance(name, n) > lim && !strstr(n, name))
+			continue;
+		int w = snprintf(out + used, outsz - used, "%s%s", used ? ", " : "", n);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (used >= outsz - 1)
+		strcpy(out + outsz - 5, "...");
+}
+
+int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, struct vj_err *err)
+{
+	struct hv_catalogue c;
+	if (hv_catalogue_load(url, &c, err))
 		return -1;
 	for (size_t i = 0; i < c.n; i++)
 		if (!strcmp(c.images[i].name, name)) {
@@ -212,19 +275,13 @@ int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, s
 			hv_catalogue_free(&c);
 			return 0;
 		}
-	char avail[512] = "";
-	size_t used = 0;
-	for (size_t i = 0; i < c.n && used < sizeof(avail) - 1; i++) {
-		int n = snprintf(avail + used, sizeof(avail) - used, "%s%s", i ? ", " : "",
-				 c.images[i].name);
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-	if (used >= sizeof(avail) - 1)
-		strcpy(avail + sizeof(avail) - 5, "...");
-	vj_err_set(err, ENOENT, "unknown image '%s': not in the catalogue %s (available: %s)", name,
-		   url, c.n ? avail : "none");
+	char avail[512], close[256], hint[300] = "";
+	name_list(&c, name, false, avail, sizeof(avail));
+	name_list(&c, name, true, close, sizeof(close));
+	if (close[0])
+		snprintf(hint, sizeof(hint), " (did you mean %s?)", close);
+	vj_err_set(err, ENOENT, "unknown image '%s'%s: not in the catalogue %s (available: %s)", name,
+		   hint, url, c.n ? avail : "none");
 	hv_catalogue_free(&c);
 	return -1;
 }

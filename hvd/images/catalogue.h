@@ -27,11 +27,18 @@ struct hv_artifact {
 	char sha256[VJ_SHA256_SZ];
 };
 
+/* How the guest starts (catalogue `init`): vmjob-init runs the agent at
+ * once (fast), or the image's own init (systemd) starts it as a unit. */
+enum hv_image_init { HV_INIT_VMJOB, HV_INIT_IMAGE };
+extern const char *const HV_INIT_WORDS[]; /* "vmjob", "image", NULL */
+
 struct hv_image {
 	char name[VJ_NAME_SZ];
 	struct hv_artifact root, kernel, initrd;
 	char root_format[8];
 	char cmdline[1024];
+	char description[256]; /* for users choosing an image; "" if none */
+	enum hv_image_init init;
 };
 
 struct hv_catalogue {
@@ -43,8 +50,10 @@ struct hv_catalogue {
 int hv_catalogue_parse(const char *text, size_t len, const char *base_url,
 		       struct hv_catalogue *out, struct vj_err *err);
 void hv_catalogue_free(struct hv_catalogue *c);
+/* Fetch and parse the catalogue at url (the caller frees it). */
+int hv_catalogue_load(const char *url, struct hv_catalogue *out, struct vj_err *err);
 /* Fetch the catalogue at url and copy out the image called name. An unknown
- * name fails with the list of names the catalogue offers. */
+ * name fails naming the close matches, if any, and the names it offers. */
 int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, struct vj_err *err);
 /* Image and job names hvd accepts: they become file and domain names. */
 int hv_name_valid(const char *s);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "images/catalogue.h"
@@ -34,8 +35,17 @@ static void test_catalogue(void)
 		CHECK(!strcmp(c.images[0].cmdline, "console=ttyS0 quiet"));
 		CHECK(!strcmp(c.images[0].root_format, "raw"));
 		CHECK(!strcmp(c.images[1].root_format, "qcow2"));
+		CHECK(!strcmp(c.images[0].description, "x") && !c.images[1].description[0]);
+		CHECK(c.images[0].init == HV_INIT_VMJOB && c.images[1].init == HV_INIT_VMJOB);
 	}
 	hv_catalogue_free(&c);
+	/* init: the image's own init, or a clear refusal. */
+	const char *own = "[s]\ninit = image\nroot=r\nroot_sha256=" SHA_A "\nkernel=k\nkernel_sha256="
+			  SHA_A "\ninitrd=i\ninitrd_sha256=" SHA_A "\n";
+	CHECK(parse(own, &c, &err) == 0 && c.n == 1 && c.images[0].init == HV_INIT_IMAGE);
+	hv_catalogue_free(&c);
+	CHECK(parse("[s]\ninit = systemd\n", &c, &err) < 0 && strstr(err.msg, "not vmjob or image") &&
+	      strstr(err.msg, "line 2"));
 
 	/* Hostile or broken input is refused with the line number. */
 	const char *bad[] = {
@@ -77,8 +87,32 @@ static void test_names(void)
 	CHECK(!hv_name_valid(long_name));
 }
 
+/* An unknown name names its close matches (file:// goes through the
+ * same fetch as http://). */
+static void test_close_matches(void)
+{
+	char path[] = "/tmp/vmjob-cat.XXXXXX";
+	int fd = mkstemp(path);
+	const char *entry = "\nroot=r\nroot_sha256=" SHA_A "\nkernel=k\nkernel_sha256=" SHA_A
+			    "\ninitrd=i\ninitrd_sha256=" SHA_A "\n";
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "[debian12]%s[debian12-systemd]%s[minimal]%s", entry, entry, entry);
+	fclose(f);
+	char url[64];
+	snprintf(url, sizeof(url), "file://%s", path);
+	struct hv_image im;
+	struct vj_err err = {0};
+	CHECK(hv_catalogue_find(url, "debain12", &im, &err) < 0);
+	CHECK(strstr(err.msg, "unknown image 'debain12' (did you mean debian12?)"));
+	CHECK(strstr(err.msg, "(available: debian12, debian12-systemd, minimal)"));
+	CHECK(hv_catalogue_find(url, "nothing-like-it", &im, &err) < 0 && !strstr(err.msg, "did you mean"));
+	CHECK(hv_catalogue_find(url, "minimal", &im, &err) == 0 && !strcmp(im.name, "minimal"));
+	unlink(path);
+}
+
 int main(void)
 {
+	test_close_matches();
 	struct vj_err err;
 	if (hv_fetch_global_init(&err)) {
 		fprintf(stderr, "%s\n", err.msg);

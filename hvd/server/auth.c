@@ -165,7 +165,7 @@ static const char *type_policy(const struct hv_config *cfg, uid_t uid, uint16_t 
 			 type == VJ_REQ_PULL || type == VJ_REQ_EVICT ? "PULL and EVICT" : "DRAIN and RESUME");
 		return buf;
 	default:
-		return NULL; /* STATUS, EXEC: decided on the VM; IMAGES: anyone */
+		return NULL; /* STATUS, EXEC: decided on the VM; IMAGES, CATALOGUE: anyone */
 	}
 }
 

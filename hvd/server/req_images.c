@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "images/catalogue.h"
 #include "images/fetch.h"
 #include "images/imgcache.h"
@@ -14,17 +15,9 @@
 #include "base/sha256.h"
 #include "names.h"
 
-#define CATALOGUE_MAX_BYTES (1u << 20)
-
 static int load_catalogue(const struct hv_config *cfg, struct hv_catalogue *c, struct vj_err *err)
 {
-	char *text = NULL;
-	size_t len = 0;
-	if (hv_fetch_mem(cfg->catalogue, CATALOGUE_MAX_BYTES, &text, &len, err))
-		return vj_err_prefix(err, "cannot read the image catalogue");
-	int rc = hv_catalogue_parse(text, len, cfg->catalogue, c, err);
-	free(text);
-	return rc;
+	return hv_catalogue_load(cfg->catalogue, c, err);
 }
 
 /* "minimal:root,minimal-pvh:root": which catalogue entries name sha. */
@@ -86,6 +79,46 @@ void hv_req_images(const struct hv_config *cfg, int fd, const struct vj_frame *f
 	}
 	hv_catalogue_free(&cat);
 	free(ents);
+	hv_reply(fd, VJ_REPLY_OK, &kv);
+}
+
+/* Every file of im is whole in the cache (ents: hv_cache_list's). */
+static bool cached(const struct hv_image *im, const struct hv_cache_entry *ents, size_t n)
+{
+	const struct hv_artifact *parts[] = {&im->root, &im->kernel, &im->initrd};
+	for (size_t k = 0; k < 3; k++) {
+		bool have = false;
+		for (size_t i = 0; i < n && !have; i++)
+			have = !ents[i].partial && !strcmp(ents[i].sha256, parts[k]->sha256);
+		if (!have)
+			return false;
+	}
+	return true;
+}
+
+void hv_req_catalogue(const struct hv_config *cfg, int fd, const struct vj_frame *f)
+{
+	(void)f;
+	struct vj_err err = {0};
+	struct hv_catalogue cat;
+	if (load_catalogue(cfg, &cat, &err)) {
+		hv_reply_err(fd, err.msg);
+		return;
+	}
+	struct hv_cache_entry *ents = NULL;
+	size_t n = 0;
+	if (hv_cache_list(&ents, &n, &err))
+		n = 0; /* the names stand without the cache */
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	for (size_t i = 0; i < cat.n; i++) {
+		const struct hv_image *im = &cat.images[i];
+		vj_kv_add_str(&kv, "name", im->name);
+		vj_kv_add_str(&kv, "description", im->description);
+		vj_kv_add_str(&kv, "init", HV_INIT_WORDS[im->init]);
+		vj_kv_add_u64(&kv, "cached", cached(im, ents, n));
+	}
+	free(ents);
+	hv_catalogue_free(&cat);
 	hv_reply(fd, VJ_REPLY_OK, &kv);
 }
 

@@ -206,6 +206,7 @@ static void *client_main(void *arg)
 			case VJ_REQ_LIST: do_list(c); break;
 			case VJ_REQ_STATUS: do_status(c, &f); break;
 			case VJ_REQ_IMAGES: hv_req_images(c->cfg, c->fd, &f); break;
+			case VJ_REQ_CATALOGUE: hv_req_catalogue(c->cfg, c->fd, &f); break;
 			case VJ_REQ_PULL: hv_req_pull(c->cfg, c->fd, &f); break;
 			case VJ_REQ_EVICT: hv_req_evict(c->cfg, c->fd, &f); break;
 			case VJ_REQ_DRAIN: hv_req_drain(c->cfg, c->fd, &f); break;

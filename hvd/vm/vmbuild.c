@@ -114,8 +114,10 @@ static int cmdline(struct build *b, struct vj_err *err)
 	if (hv_fs_cmdline(b->cfg, fs, sizeof(fs), err))
 		return -1;
 	const char *ic = b->im.cmdline;
-	snprintf(b->cmdline, sizeof(b->cmdline), "%s%svmjob.hostname=%s%s", ic, ic[0] ? " " : "",
-		 b->vm->domain, fs);
+	/* vmjob.init=image: the initrd starts the image's /sbin/init, which
+	 * starts the agent as a unit (images/initrd/init). */
+	snprintf(b->cmdline, sizeof(b->cmdline), "%s%svmjob.hostname=%s%s%s", ic, ic[0] ? " " : "",
+		 b->vm->domain, b->im.init == HV_INIT_IMAGE ? " vmjob.init=image" : "", fs);
 	return 0;
 }
 

@@ -110,7 +110,7 @@ static void not_run(const struct spawn_req *rq, int e)
 	if (e == ENOENT && access(rq->path, F_OK) == 0 && interpreter(rq->path, interp, sizeof(interp))) {
 		if (image)
 			dprintf(2, "vmjob: %s not found in image %s; pick an image that has it "
-				   "('hvctl images' lists them, e.g. --vm-image=debian12)\n", interp, image);
+				   "('hvctl catalogue' lists them, e.g. --vm-image=debian12)\n", interp, image);
 		else
 			dprintf(2, "vmjob: %s: %s: bad interpreter: not found in the VM\n", cmd, interp);
 	} else if (e == ENOENT && !strchr(cmd, '/')) {
