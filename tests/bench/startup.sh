@@ -3,7 +3,7 @@
 # running in the guest, split into phases (image, scratch, domain, agent),
 # next to the same image booted by plain qemu-system-x86_64 (the floor).
 # Prints numbers; asserts nothing. Needs the local cluster (make cluster-up).
-#   tests/bench/startup.sh [RUNS]
+#   [VMJOB_BENCH_IMAGE=debian12|debian12-systemd|minimal] tests/bench/startup.sh [RUNS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-3}
@@ -43,13 +43,17 @@ accel=tcg
 field() { awk -F' = ' -v sec="[$image]" -v key="$1" '$0 == sec {on = 1; next} /^\[/ {on = 0} on && $1 == key {print $2; exit}' "$img/catalogue.conf"; }
 cmdline=$(field cmdline)
 kernel=$img/$(field kernel)
+root=$img/$(field root)
+initrd=$img/$(field initrd)
+# init = image: the image's own init (systemd), as hvd boots it.
+[ "$(field init)" = image ] && cmdline="$cmdline vmjob.init=image"
 for i in $(seq 1 "$runs"); do
 	rm -f ov.qcow2 scratch.img agent.sock
-	qemu-img create -q -f qcow2 -F raw -b "$img/minimal-root.img" ov.qcow2
+	qemu-img create -q -f qcow2 -F raw -b "$root" ov.qcow2
 	truncate -s 1G scratch.img && mkfs.ext4 -q -F scratch.img
 	t0=$(date +%s%3N)
 	qemu-system-x86_64 -machine q35 -accel $accel -m 512 -smp 1 -display none -no-reboot -net none \
-		-serial file:floor-console.log -kernel "$kernel" -initrd "$img/minimal-initrd.img" \
+		-serial file:floor-console.log -kernel "$kernel" -initrd "$initrd" \
 		-append "$cmdline vmjob.hostname=floor" \
 		-drive file=ov.qcow2,if=virtio,format=qcow2 -drive file=scratch.img,if=virtio,format=raw \
 		-device virtio-serial -chardev socket,id=a,path=agent.sock,server=on,wait=off \

@@ -30,6 +30,14 @@ check "the home directory is the owner's" grep -qx "home-dir=$ALICE" id.out
 check "no other user in the guest" grep -qx "bob=0" id.out
 check "exactly one host user in the guest's passwd" grep -qx "users=1" id.out
 
+# The same image booted by its own init (catalogue init = image): systemd is
+# PID 1 and started the agent as a unit; the owner is the same.
+j=$(submit "$ALICE" --vm-image=debian12-systemd -o sd.out --wrap 'echo "pid1=$(cat /proc/1/comm) whoami=$(whoami)"')
+st=$(wait_job "$j")
+show_file sd.out
+check "debian12-systemd: completed ($st)" [ "$st" = COMPLETED ]
+check "systemd is PID 1, the owner is who they are" grep -qx "pid1=systemd whoami=$ALICE" sd.out
+
 # A bash script on the busybox image: one line naming the interpreter and image.
 # (From the owner's home, a shared directory: no working-directory line.)
 printf '#!/bin/bash\necho ran\n' > bash.sh && chown "$ALICE:" bash.sh
