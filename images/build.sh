@@ -45,7 +45,7 @@ CACHE=$OUT/cache
 ROOT_MB=${VMJOB_ROOT_MB:-48}
 # Drivers the initrd loads (dependencies are added by modprobe --show-depends).
 # crc32c_generic: ext4's metadata checksums; TCG CPUs lack SSE4.2 for crc32c-intel.
-INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse"
+INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse virtio_net"
 # Loaded after boot by rcS: fuse for the gateway's serial transport, virtiofs
 # (the virtio-fs driver) for its vhost-user-fs device (vmjob.fsdev=virtiofs).
 ROOT_MODULES="fuse virtiofs"
@@ -124,6 +124,10 @@ install_guest() {
 	install -m 0755 "$SRC/guest/setup" "$1/usr/lib/vmjob/setup"
 	install -s -m 0755 "$AGENT" "$1/usr/sbin/vmagent"
 	install -s -m 0755 "$FSCLIENT" "$1/usr/sbin/vmfs-client"
+	# No resolver of the build host's: the guest's comes from hvd.conf
+	# guest_dns at boot (the setup script), or there is none.
+	rm -f "$1/etc/resolv.conf"
+	echo "# vmjob: written at boot from hvd.conf guest_dns" > "$1/etc/resolv.conf"
 	install -s -m 0755 "$HOSTCMD" "$1/usr/lib/vmjob/hostcmd"
 	mkdir -p "$1/usr/local/bin"
 	for c in $SLURM_COMMANDS; do ln -sf /usr/lib/vmjob/hostcmd "$1/usr/local/bin/$c"; done

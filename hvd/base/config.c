@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ const char *const HV_DISK_CACHE_WORDS[] = {"none", "writeback", "writethrough", 
 					   "unsafe", NULL};
 const char *const HV_DISK_IO_WORDS[] = {"threads", "native", "io_uring", NULL};
 const char *const HV_FS_TRANSPORT_WORDS[] = {"virtiofs", "serial", NULL};
+const char *const HV_NETWORK_WORDS[] = {"none", "user", NULL};
 
 void hv_config_defaults(struct hv_config *c)
 {
@@ -44,6 +46,7 @@ void hv_config_defaults(struct hv_config *c)
 	c->disk_cache = HV_CACHE_UNSAFE;
 	c->disk_io = HV_IO_THREADS;
 	c->fs_transport = HV_FS_VIRTIOFS;
+	c->network = HV_NET_NONE;
 }
 
 static char *trim(char *s)
@@ -103,6 +106,45 @@ static int set_choice(int *dst, const char *v, const char *const *words, struct 
 
 /* `export = PATH`: an absolute, normalised path without the characters the
  * guest's cmdline list uses (space, comma, colon), not nested in another. */
+/* An IPv4 or IPv6 address, as inet_pton reads it. */
+static int set_ip(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (strlen(v) >= dstsz || (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1))
+		return vj_err_set(err, EINVAL, "'%s' is not an IPv4 or IPv6 address", v);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* [tcp:|udp:]ADDR:PORT (an IPv6 ADDR in brackets). */
+static int add_net_allow(struct hv_config *c, const char *v, struct vj_err *err)
+{
+	if (c->nnet_allow >= HV_MAX_NET_ALLOW)
+		return vj_err_set(err, E2BIG, "more than %d network_allow lines", HV_MAX_NET_ALLOW);
+	struct hv_net_allow *a = &c->net_allow[c->nnet_allow];
+	const char *p = v;
+	a->udp = !strncmp(p, "udp:", 4);
+	if (a->udp || !strncmp(p, "tcp:", 4))
+		p += 4;
+	const char *colon = strrchr(p, ':');
+	char addr[64], *end;
+	if (!colon || (size_t)(colon - p) >= sizeof(addr))
+		return vj_err_set(err, EINVAL, "'%s' is not [tcp:|udp:]ADDRESS:PORT", v);
+	snprintf(addr, sizeof(addr), "%.*s", (int)(colon - p), p);
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		memmove(addr, addr + 1, strlen(addr));
+		addr[strlen(addr) - 1] = '\0';
+	}
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || !colon[1] || port == 0 || port > 65535)
+		return vj_err_set(err, EINVAL, "'%s' is not [tcp:|udp:]ADDRESS:PORT", v);
+	if (set_ip(a->addr, sizeof(a->addr), addr, err) < 0)
+		return -1;
+	a->port = (unsigned)port;
+	c->nnet_allow++;
+	return 0;
+}
+
 static int add_export(struct hv_config *c, const char *path, struct vj_err *err)
 {
 	if (c->nexports >= HV_MAX_EXPORTS)
@@ -228,6 +270,12 @@ static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_
 		return add_export(c, v, err);
 	if (strcmp(k, "fs_transport") == 0)
 		return set_choice((int *)&c->fs_transport, v, HV_FS_TRANSPORT_WORDS, err);
+	if (strcmp(k, "network") == 0)
+		return set_choice((int *)&c->network, v, HV_NETWORK_WORDS, err);
+	if (strcmp(k, "guest_dns") == 0)
+		return set_ip(c->guest_dns, sizeof(c->guest_dns), v, err);
+	if (strcmp(k, "network_allow") == 0)
+		return add_net_allow(c, v, err);
 	if (strcmp(k, "slurm_user") == 0)
 		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
 	if (strcmp(k, "log_level") == 0) {

@@ -11,6 +11,7 @@
 #include "paths.h"
 
 #define HV_MAX_EXPORTS 8 /* hvd.conf export lines (fsexport.c) */
+#define HV_MAX_NET_ALLOW 16 /* hvd.conf network_allow lines (netguard.c) */
 
 
 /* Settings that are choices are parsed once, at load time, into these; the
@@ -25,9 +26,17 @@ enum hv_disk_cache {
 };
 enum hv_disk_io { HV_IO_THREADS, HV_IO_NATIVE, HV_IO_URING };
 enum hv_fs_transport { HV_FS_VIRTIOFS, HV_FS_SERIAL };
+enum hv_network { HV_NET_NONE, HV_NET_USER };
 extern const char *const HV_VIRT_TYPE_WORDS[], *const HV_SCRATCH_BACKEND_WORDS[],
 	*const HV_LVM_WIPE_WORDS[], *const HV_NUMA_WORDS[], *const HV_DISK_CACHE_WORDS[],
-	*const HV_DISK_IO_WORDS[], *const HV_FS_TRANSPORT_WORDS[];
+	*const HV_DISK_IO_WORDS[], *const HV_FS_TRANSPORT_WORDS[], *const HV_NETWORK_WORDS[];
+
+/* network_allow: one service on this host guests may reach anyway. */
+struct hv_net_allow {
+	char addr[64]; /* an IPv4 or IPv6 address of this host */
+	unsigned port;
+	bool udp;      /* "udp:ADDR:PORT"; else tcp */
+};
 
 struct hv_config {
 	char socket[PATH_MAX];    /* the request socket (0666) */
@@ -73,6 +82,13 @@ struct hv_config {
 	/* How the exports reach the guest: virtiofs (a vhost-user-fs device
 	 * served by vmfs-server) | serial (FUSE over a virtio-serial port). */
 	enum hv_fs_transport fs_transport;
+
+	/* The guest's network: none, or user (NAT through QEMU on this host,
+	 * with this host's own addresses closed to guests: netguard.c). */
+	enum hv_network network;
+	char guest_dns[64];       /* the guests' resolver ("" = none) */
+	struct hv_net_allow net_allow[HV_MAX_NET_ALLOW];
+	unsigned nnet_allow;
 };
 
 void hv_config_defaults(struct hv_config *c);

@@ -22,6 +22,27 @@ static int load_conf(const char *text, struct hv_config *c, struct vj_err *err)
 	return rc;
 }
 
+/* The guest network: the choice, the resolver, the allowed services. */
+static void test_network(void)
+{
+	struct hv_config c;
+	struct vj_err err = {0};
+	CHECK(load_conf("# nothing\n", &c, &err) == 0 && c.network == HV_NET_NONE && !c.guest_dns[0]);
+	CHECK(load_conf("network = user\nguest_dns = 10.77.0.1\nnetwork_allow = 127.0.0.1:8642\n"
+			"network_allow = udp:[::1]:53\n", &c, &err) == 0);
+	CHECK(c.network == HV_NET_USER && !strcmp(c.guest_dns, "10.77.0.1") && c.nnet_allow == 2);
+	CHECK(!strcmp(c.net_allow[0].addr, "127.0.0.1") && c.net_allow[0].port == 8642 &&
+	      !c.net_allow[0].udp);
+	CHECK(!strcmp(c.net_allow[1].addr, "::1") && c.net_allow[1].port == 53 && c.net_allow[1].udp);
+	CHECK(load_conf("network = bridged\n", &c, &err) < 0 && strstr(err.msg, "none, user") &&
+	      strstr(err.msg, ":1: network:"));
+	CHECK(load_conf("\nguest_dns = dns.example\n", &c, &err) < 0 &&
+	      strstr(err.msg, "not an IPv4 or IPv6 address") && strstr(err.msg, ":2: guest_dns:"));
+	CHECK(load_conf("network_allow = 127.0.0.1\n", &c, &err) < 0 && strstr(err.msg, "ADDRESS:PORT"));
+	CHECK(load_conf("network_allow = 127.0.0.1:0\n", &c, &err) < 0);
+	CHECK(load_conf("network_allow = host:22\n", &c, &err) < 0);
+}
+
 static void test_config(void)
 {
 	struct hv_config c;
@@ -48,5 +69,6 @@ static void test_config(void)
 int main(void)
 {
 	test_config();
+	test_network();
 	return CHECK_DONE();
 }

@@ -204,6 +204,8 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	path_attr(f, "      <source mode='bind' path='", s->agent_sock, "'/>\n");
 	fputs("      <target type='virtio' name='org.vmjob.agent'/>\n    </channel>\n", f);
 	fs_devices(f, s);
+	if (s->net_user)
+		fputs("    <interface type='user'>\n      <model type='virtio'/>\n    </interface>\n", f);
 	fputs("    <memballoon model='none'/>\n", f);
 	fputs("  </devices>\n</domain>\n", f);
 	if (fclose(f) != 0) {

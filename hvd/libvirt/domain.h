@@ -43,6 +43,7 @@ struct hv_domain_spec {
 	const char *const *fs_socks;
 	unsigned nfs;
 	bool fs_virtiofs;
+	bool net_user; /* a virtio NIC on QEMU's user-mode NAT (net/netguard.h) */
 };
 
 /* malloc'd XML, NULL on out-of-memory. */

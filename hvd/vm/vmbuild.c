@@ -25,6 +25,7 @@
 #include "libvirt/domain.h"
 #include "libvirt/domquery.h"
 #include "libvirt/probe.h"
+#include "net/netguard.h"
 #include "scratch/scratch.h"
 #include "vmlife.h"
 
@@ -110,14 +111,15 @@ static void undo_scratch(struct build *b)
 /* The guest's kernel command line: the image's, then what vmjob tells it. */
 static int cmdline(struct build *b, struct vj_err *err)
 {
-	char fs[HV_MAX_EXPORTS * 270];
+	char fs[HV_MAX_EXPORTS * 270], net[160];
 	if (hv_fs_cmdline(b->cfg, fs, sizeof(fs), err))
 		return -1;
+	hv_net_cmdline(b->cfg, net, sizeof(net));
 	const char *ic = b->im.cmdline;
 	/* vmjob.init=image: the initrd starts the image's /sbin/init, which
 	 * starts the agent as a unit (images/initrd/init). */
-	snprintf(b->cmdline, sizeof(b->cmdline), "%s%svmjob.hostname=%s%s%s", ic, ic[0] ? " " : "",
-		 b->vm->domain, b->im.init == HV_INIT_IMAGE ? " vmjob.init=image" : "", fs);
+	snprintf(b->cmdline, sizeof(b->cmdline), "%s%svmjob.hostname=%s%s%s%s", ic, ic[0] ? " " : "",
+		 b->vm->domain, b->im.init == HV_INIT_IMAGE ? " vmjob.init=image" : "", fs, net);
 	return 0;
 }
 
@@ -140,6 +142,7 @@ static void fill_spec(struct build *b)
 		.t_agent = -1, .pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa,
 		.numa_nodes = b->numa_nodes, .disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
 		.fs_socks = b->fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
+		.net_user = cfg->network == HV_NET_USER,
 	};
 }
 

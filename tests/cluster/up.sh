@@ -55,6 +55,30 @@ if ! curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf 2>/dev/null; th
 	wait_for "image repository on 127.0.0.1:8642" 10 curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf
 fi
 
+# --- the site network the guests see (hvd.conf network = user): a network
+# namespace standing in for the site's DNS and file server at 10.77.0.1,
+# reached from this host through a veth (10.77.0.2). Its resolver knows only
+# the site's own names (no upstream): nothing a guest asks leaves the machine.
+if ! ip netns list | grep -qw vmjob-site; then
+	ip netns add vmjob-site
+	ip link add vmjob-site0 type veth peer name site0 netns vmjob-site
+	ip addr add 10.77.0.2/24 dev vmjob-site0
+	ip link set vmjob-site0 up
+	ip -n vmjob-site addr add 10.77.0.1/24 dev site0
+	ip -n vmjob-site link set site0 up
+	ip -n vmjob-site link set lo up
+fi
+install -d /srv/vmjob/site
+echo "a file on the site's server" > /srv/vmjob/site/hello.txt
+if ! ip netns exec vmjob-site curl -fsS -m 2 -o /dev/null http://10.77.0.1:8080/hello.txt 2>/dev/null; then
+	ip netns exec vmjob-site busybox httpd -p 10.77.0.1:8080 -h /srv/vmjob/site
+fi
+if [ ! -s /run/vmjob-site-dns.pid ] || ! kill -0 "$(cat /run/vmjob-site-dns.pid)" 2>/dev/null; then
+	ip netns exec vmjob-site dnsmasq --conf-file=/dev/null --no-resolv --no-hosts \
+		--listen-address=10.77.0.1 --bind-interfaces --address=/files.site.test/10.77.0.1 \
+		--pid-file=/run/vmjob-site-dns.pid --user=nobody
+fi
+
 # --- hvd
 # The shared tree hvd.conf exports next to /home (a stand-in for GPFS).
 install -d -m 0755 /srv/vmjob/shared
