@@ -6,9 +6,9 @@ HVD_SRCS := $(foreach r,$(HVD_ROOMS),$(call lib_srcs,hvd/$(r)/*.c))
 LIBHVD := $(B)/lib/libhvd.a
 $(eval $(call archive,hvd,$(HVD_SRCS)))
 
-HVD_PKGS := libvirt libcurl libcrypto
+HVD_PKGS := libvirt libcurl libcrypto inih libxml-2.0
 CFLAGS_hvd := -Ihvd $(shell pkg-config --cflags $(HVD_PKGS) 2>/dev/null) -pthread
-HVD_LIBS := $(shell pkg-config --libs $(HVD_PKGS) 2>/dev/null || echo -lvirt -lcurl -lcrypto) -lpthread
+HVD_LIBS := $(shell pkg-config --libs $(HVD_PKGS) 2>/dev/null || echo -lvirt -lcurl -lcrypto -linih -lxml2) -lpthread
 # libslurm: the reaper asks slurmctld whether a VM's job still lives.
 HVD_LIBS += -lslurm -lmunge
 UNIT_LINK_hvd := $(B)/san/lib/libhvd.a $(B)/san/lib/libvjcommon.a $(HVD_LIBS)
@@ -40,5 +40,5 @@ valgrind-hvd: $(B)/hvd/hvd $(B)/hvctl/hvctl
 # libraries for it, only for the LVM tools it runs.
 $(B)/lvmtest/scratch-driver: $(B)/tests/hvd/scratch_driver.o $(LIBHVD) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) -static -o $@ $^
+	$(CC) -static -o $@ $^ -linih
 all: $(B)/lvmtest/scratch-driver

@@ -1,12 +1,14 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
+#include "ini.h"
 #include "log.h"
 
 const char *const HV_VIRT_TYPE_WORDS[] = {"auto", "kvm", "qemu", NULL};
@@ -18,46 +20,6 @@ const char *const HV_DISK_CACHE_WORDS[] = {"none", "writeback", "writethrough", 
 const char *const HV_DISK_IO_WORDS[] = {"threads", "native", "io_uring", NULL};
 const char *const HV_FS_TRANSPORT_WORDS[] = {"virtiofs", "serial", NULL};
 const char *const HV_NETWORK_WORDS[] = {"none", "user", NULL};
-
-void hv_config_defaults(struct hv_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->socket, sizeof(c->socket), "%s", VJ_DEFAULT_SOCKET);
-	snprintf(c->run_dir, sizeof(c->run_dir), "%s", VJ_DEFAULT_RUN_DIR);
-	snprintf(c->state_dir, sizeof(c->state_dir), "%s", VJ_DEFAULT_STATE_DIR);
-	snprintf(c->cache_dir, sizeof(c->cache_dir), "%s", VJ_DEFAULT_CACHE_DIR);
-	snprintf(c->pidfile, sizeof(c->pidfile), "%s", VJ_DEFAULT_PIDFILE);
-	snprintf(c->catalogue, sizeof(c->catalogue), "%s", "http://127.0.0.1:8642/catalogue.conf");
-	snprintf(c->libvirt_uri, sizeof(c->libvirt_uri), "%s", "qemu:///system");
-	c->virt_type = HV_VIRT_AUTO;
-	snprintf(c->qemu, sizeof(c->qemu), "%s", "qemu-system-x86_64");
-	c->boot_timeout = 60;
-	c->probe_timeout = 15;
-	c->default_scratch_mb = 1024;
-	c->scratch_backend = HV_SCRATCH_FILE;
-	c->scratch_lvm_wipe = HV_LVM_WIPE_ZERO;
-	c->log_level = LOG_INFO;
-	snprintf(c->slurm_user, sizeof(c->slurm_user), "%s", "root");
-	c->reap_interval = 60;
-	c->max_vms = 0;
-	c->host_mem_reserve_mb = 1024;
-	c->pin_vcpus = true;
-	c->numa = HV_NUMA_PREFERRED;
-	c->disk_cache = HV_CACHE_UNSAFE;
-	c->disk_io = HV_IO_THREADS;
-	c->fs_transport = HV_FS_VIRTIOFS;
-	c->network = HV_NET_NONE;
-}
-
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 static int set_str(char *dst, size_t dstsz, const char *v, struct vj_err *err)
 {
@@ -180,174 +142,185 @@ static bool lvm_name_ok(const char *v)
 		       strlen(v);
 }
 
-static int set_key(struct hv_config *c, const char *k, const char *v, struct vj_err *err)
+
+static int yes_no(const char *v, bool *dst, struct vj_err *err)
 {
+	static const char *const words[] = {"no", "yes", NULL};
+	int w;
+	if (set_choice(&w, v, words, err))
+		return -1;
+	*dst = w == 1;
+	return 0;
+}
+
+static int set_catalogue(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "file://", 7))
+		return vj_err_set(err, EINVAL, "'%s' is not an http://, https:// or file:// URL", v);
+	return set_str(dst, dstsz, v, err);
+}
+
+static int set_lvm_name(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	if (!lvm_name_ok(v))
+		return vj_err_set(err, EINVAL, "'%s' is not an LVM name", v);
+	return set_str(dst, dstsz, v, err);
+}
+
+static int set_log_level(int *dst, const char *v, struct vj_err *err)
+{
+	int l = hv_log_level_parse(v);
+	if (l < 0)
+		return vj_err_set(err, EINVAL, "'%s' is not one of error, warning, info, debug", v);
+	*dst = l;
+	return 0;
+}
+
+/* Every key of hvd.conf: its type, where it goes, its bounds or words and
+ * its default (parsed like a value from the file, so defaults obey the same
+ * rules). etc/hvd.conf documents each. */
+enum key_type { K_PATH, K_STR, K_URL, K_LVM, K_IP, K_U32, K_U64, K_BOOL, K_CHOICE, K_LOG, K_LIST };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off, size;
+	uint64_t min, max;            /* K_U32, K_U64 */
+	const char *const *words;     /* K_CHOICE */
+	int (*add)(struct hv_config *, const char *, struct vj_err *); /* K_LIST */
+	const char *def;              /* NULL: empty / zero */
+};
+
+#define F(field) offsetof(struct hv_config, field), sizeof(((struct hv_config *)0)->field)
+#define STR(n, t, field, def) {n, t, F(field), 0, 0, NULL, NULL, def}
+#define NUM(n, t, field, lo, hi, def) {n, t, F(field), lo, hi, NULL, NULL, def}
+#define CHOICE(n, field, words, def) {n, K_CHOICE, F(field), 0, 0, words, NULL, def}
+#define LIST(n, fn) {n, K_LIST, 0, 0, 0, 0, NULL, fn, NULL}
+
+static const struct key KEYS[] = {
+	STR("socket", K_PATH, socket, VJ_DEFAULT_SOCKET),
+	STR("run_dir", K_PATH, run_dir, VJ_DEFAULT_RUN_DIR),
+	STR("state_dir", K_PATH, state_dir, VJ_DEFAULT_STATE_DIR),
+	STR("cache_dir", K_PATH, cache_dir, VJ_DEFAULT_CACHE_DIR),
+	STR("pidfile", K_PATH, pidfile, VJ_DEFAULT_PIDFILE),
+	STR("catalogue", K_URL, catalogue, "http://127.0.0.1:8642/catalogue.conf"),
+	STR("libvirt_uri", K_STR, libvirt_uri, "qemu:///system"),
+	STR("qemu", K_STR, qemu, "qemu-system-x86_64"),
+	CHOICE("virt_type", virt_type, HV_VIRT_TYPE_WORDS, "auto"),
+	NUM("boot_timeout", K_U32, boot_timeout, 1, 3600, "60"),
+	NUM("probe_timeout", K_U32, probe_timeout, 1, 600, "15"),
+	NUM("default_scratch_mb", K_U64, default_scratch_mb, 16, 16u << 20, "1024"),
+	NUM("scratch_mb_per_cpu", K_U64, scratch_mb_per_cpu, 0, 1u << 20, "0"),
+	CHOICE("scratch_backend", scratch_backend, HV_SCRATCH_BACKEND_WORDS, "file"),
+	STR("scratch_vg", K_LVM, scratch_vg, NULL),
+	STR("scratch_thinpool", K_LVM, scratch_thinpool, NULL),
+	CHOICE("scratch_lvm_wipe", scratch_lvm_wipe, HV_LVM_WIPE_WORDS, "zero"),
+	NUM("cache_size_mb", K_U64, cache_size_mb, 0, 1ull << 30, "0"),
+	STR("instance", K_STR, instance, NULL),
+	NUM("reap_interval", K_U32, reap_interval, 0, 86400, "60"),
+	NUM("max_vms", K_U32, max_vms, 0, 100000, "0"),
+	NUM("host_mem_reserve_mb", K_U64, host_mem_reserve_mb, 0, 1u << 30, "1024"),
+	NUM("pin_vcpus", K_BOOL, pin_vcpus, 0, 0, "yes"),
+	CHOICE("numa", numa, HV_NUMA_WORDS, "preferred"),
+	CHOICE("disk_cache", disk_cache, HV_DISK_CACHE_WORDS, "unsafe"),
+	CHOICE("disk_io", disk_io, HV_DISK_IO_WORDS, "threads"),
+	LIST("export", add_export),
+	CHOICE("fs_transport", fs_transport, HV_FS_TRANSPORT_WORDS, "virtiofs"),
+	CHOICE("network", network, HV_NETWORK_WORDS, "none"),
+	STR("guest_dns", K_IP, guest_dns, NULL),
+	LIST("network_allow", add_net_allow),
+	STR("slurm_user", K_STR, slurm_user, "root"),
+	NUM("log_level", K_LOG, log_level, 0, 0, "info"),
+};
+
+static int set_value(struct hv_config *c, const struct key *k, const char *v, struct vj_err *err)
+{
+	char *p = (char *)c + k->off;
 	uint64_t n;
-	if (strcmp(k, "socket") == 0)
-		return set_path(c->socket, sizeof(c->socket), v, err);
-	if (strcmp(k, "run_dir") == 0)
-		return set_path(c->run_dir, sizeof(c->run_dir), v, err);
-	if (strcmp(k, "state_dir") == 0)
-		return set_path(c->state_dir, sizeof(c->state_dir), v, err);
-	if (strcmp(k, "cache_dir") == 0)
-		return set_path(c->cache_dir, sizeof(c->cache_dir), v, err);
-	if (strcmp(k, "pidfile") == 0)
-		return set_path(c->pidfile, sizeof(c->pidfile), v, err);
-	if (strcmp(k, "catalogue") == 0) {
-		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "file://", 7))
-			return vj_err_set(err, EINVAL, "'%s' is not an http://, https:// or file:// URL", v);
-		return set_str(c->catalogue, sizeof(c->catalogue), v, err);
-	}
-	if (strcmp(k, "libvirt_uri") == 0)
-		return set_str(c->libvirt_uri, sizeof(c->libvirt_uri), v, err);
-	if (strcmp(k, "qemu") == 0)
-		return set_str(c->qemu, sizeof(c->qemu), v, err);
-	if (strcmp(k, "virt_type") == 0)
-		return set_choice((int *)&c->virt_type, v, HV_VIRT_TYPE_WORDS, err);
-	if (strcmp(k, "boot_timeout") == 0) {
-		if (set_uint(&n, v, 1, 3600, err))
+	switch (k->type) {
+	case K_PATH:
+		return set_path(p, k->size, v, err);
+	case K_STR:
+		return set_str(p, k->size, v, err);
+	case K_URL:
+		return set_catalogue(p, k->size, v, err);
+	case K_LVM:
+		return set_lvm_name(p, k->size, v, err);
+	case K_IP:
+		return set_ip(p, k->size, v, err);
+	case K_U32:
+		if (set_uint(&n, v, k->min, k->max, err))
 			return -1;
-		c->boot_timeout = (unsigned)n;
+		*(unsigned *)p = (unsigned)n;
 		return 0;
+	case K_U64:
+		return set_uint((uint64_t *)p, v, k->min, k->max, err);
+	case K_BOOL:
+		return yes_no(v, (bool *)p, err);
+	case K_CHOICE:
+		return set_choice((int *)p, v, k->words, err);
+	case K_LOG:
+		return set_log_level((int *)p, v, err);
+	case K_LIST:
+		return k->add(c, v, err);
 	}
-	if (strcmp(k, "probe_timeout") == 0) {
-		if (set_uint(&n, v, 1, 600, err))
-			return -1;
-		c->probe_timeout = (unsigned)n;
-		return 0;
+	return vj_err_set(err, EINVAL, "bad key table");
+}
+
+void hv_config_defaults(struct hv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++) {
+		struct vj_err err;
+		if (KEYS[i].def && set_value(c, &KEYS[i], KEYS[i].def, &err))
+			abort(); /* a default that fails its own rule: a bug here */
 	}
-	if (strcmp(k, "scratch_mb_per_cpu") == 0)
-		return set_uint(&c->scratch_mb_per_cpu, v, 0, 1u << 20, err);
-	if (strcmp(k, "scratch_backend") == 0)
-		return set_choice((int *)&c->scratch_backend, v, HV_SCRATCH_BACKEND_WORDS, err);
-	if (strcmp(k, "scratch_vg") == 0) {
-		if (!lvm_name_ok(v))
-			return vj_err_set(err, EINVAL, "'%s' is not a volume group name", v);
-		return set_str(c->scratch_vg, sizeof(c->scratch_vg), v, err);
-	}
-	if (strcmp(k, "scratch_thinpool") == 0) {
-		if (!lvm_name_ok(v))
-			return vj_err_set(err, EINVAL, "'%s' is not a logical volume name", v);
-		return set_str(c->scratch_thinpool, sizeof(c->scratch_thinpool), v, err);
-	}
-	if (strcmp(k, "scratch_lvm_wipe") == 0)
-		return set_choice((int *)&c->scratch_lvm_wipe, v, HV_LVM_WIPE_WORDS, err);
-	if (strcmp(k, "cache_size_mb") == 0)
-		return set_uint(&c->cache_size_mb, v, 0, 1ull << 30, err);
-	if (strcmp(k, "default_scratch_mb") == 0)
-		return set_uint(&c->default_scratch_mb, v, 16, 16u << 20, err);
-	if (strcmp(k, "instance") == 0)
-		return set_str(c->instance, sizeof(c->instance), v, err);
-	if (strcmp(k, "reap_interval") == 0) {
-		if (set_uint(&n, v, 0, 86400, err))
-			return -1;
-		c->reap_interval = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(k, "max_vms") == 0) {
-		if (set_uint(&n, v, 0, 100000, err))
-			return -1;
-		c->max_vms = (unsigned)n;
-		return 0;
-	}
-	if (strcmp(k, "host_mem_reserve_mb") == 0)
-		return set_uint(&c->host_mem_reserve_mb, v, 0, 1u << 30, err);
-	if (strcmp(k, "pin_vcpus") == 0) {
-		static const char *const yn[] = {"no", "yes", NULL};
-		int w;
-		if (set_choice(&w, v, yn, err))
-			return -1;
-		c->pin_vcpus = w == 1;
-		return 0;
-	}
-	if (strcmp(k, "numa") == 0)
-		return set_choice((int *)&c->numa, v, HV_NUMA_WORDS, err);
-	if (strcmp(k, "disk_cache") == 0)
-		return set_choice((int *)&c->disk_cache, v, HV_DISK_CACHE_WORDS, err);
-	if (strcmp(k, "disk_io") == 0)
-		return set_choice((int *)&c->disk_io, v, HV_DISK_IO_WORDS, err);
-	if (strcmp(k, "export") == 0)
-		return add_export(c, v, err);
-	if (strcmp(k, "fs_transport") == 0)
-		return set_choice((int *)&c->fs_transport, v, HV_FS_TRANSPORT_WORDS, err);
-	if (strcmp(k, "network") == 0)
-		return set_choice((int *)&c->network, v, HV_NETWORK_WORDS, err);
-	if (strcmp(k, "guest_dns") == 0)
-		return set_ip(c->guest_dns, sizeof(c->guest_dns), v, err);
-	if (strcmp(k, "network_allow") == 0)
-		return add_net_allow(c, v, err);
-	if (strcmp(k, "slurm_user") == 0)
-		return set_str(c->slurm_user, sizeof(c->slurm_user), v, err);
-	if (strcmp(k, "log_level") == 0) {
-		int l = hv_log_level_parse(v);
-		if (l < 0)
-			return vj_err_set(err, EINVAL, "'%s' is not one of error, warning, info, debug", v);
-		c->log_level = l;
-		return 0;
-	}
-	return -2; /* unknown: the caller names file and line */
+}
+
+static int on_key(void *u, const char *section, const char *k, const char *v, struct vj_err *err)
+{
+	(void)section; /* hvd.conf has no sections (on_section is NULL) */
+	for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]); i++)
+		if (!strcmp(k, KEYS[i].name))
+			return set_value(u, &KEYS[i], v, err) ? vj_err_prefix(err, "%s", k) : 0;
+	return vj_err_set(err, EINVAL, "unknown key '%s'", k);
+}
+
+/* Rules between keys, once the file is read. */
+static int check(const struct hv_config *c, const char *path, struct vj_err *err)
+{
+	/* QEMU refuses io=native unless the host page cache is bypassed. */
+	if (c->disk_io == HV_IO_NATIVE && c->disk_cache != HV_CACHE_NONE &&
+	    c->disk_cache != HV_CACHE_DIRECTSYNC)
+		return vj_err_set(err, EINVAL, "%s: disk_io = native needs disk_cache = none or directsync",
+				  path);
+	/* run_dir/vm/<64-char job>/agent.sock must fit a Unix socket address. */
+	if (strlen(c->run_dir) + strlen("/vm/") + 64 + strlen("/agent.sock") >= 108)
+		return vj_err_set(err, ENAMETOOLONG,
+				  "%s: run_dir '%s' is too long for the VMs' agent sockets (limit %zu bytes)",
+				  path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
+	if (c->scratch_backend == HV_SCRATCH_LVM && !c->scratch_vg[0])
+		return vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
+	if (c->scratch_thinpool[0] && c->scratch_backend != HV_SCRATCH_LVM)
+		return vj_err_set(err, EINVAL, "%s: scratch_thinpool needs scratch_backend = lvm", path);
+	return 0;
 }
 
 int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struct vj_err *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && !must_exist) {
-			snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
-			return 0;
-		}
-		return vj_err_sys(err, errno, "cannot open %s", path);
+	cleanup_free char *text = NULL;
+	size_t len;
+	if (hv_ini_read_file(path, 1u << 20, &text, &len, err)) {
+		if (err->code != ENOENT || must_exist)
+			return -1;
+		vj_err_clear(err);
+	} else {
+		const struct hv_ini ini = {.hash_comments = true, .on_key = on_key, .u = c};
+		unsigned line;
+		if (hv_ini_parse(text, len, &ini, &line, err))
+			return vj_err_prefix(err, "%s:%u", path, line);
 	}
-	char buf[4096];
-	unsigned lineno = 0;
-	int rc = 0;
-	while (fgets(buf, sizeof(buf), f)) {
-		lineno++;
-		if (!strchr(buf, '\n') && !feof(f)) {
-			rc = vj_err_set(err, EINVAL, "%s:%u: line too long", path, lineno);
-			break;
-		}
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = '\0';
-		char *line = trim(buf);
-		if (!*line)
-			continue;
-		char *eq = strchr(line, '=');
-		if (!eq) {
-			rc = vj_err_set(err, EINVAL, "%s:%u: expected 'key = value'", path, lineno);
-			break;
-		}
-		*eq = '\0';
-		char *k = trim(line), *v = trim(eq + 1);
-		int src = set_key(c, k, v, err);
-		if (src == -2) {
-			rc = vj_err_set(err, EINVAL, "%s:%u: unknown key '%s'", path, lineno, k);
-			break;
-		}
-		if (src) {
-			rc = vj_err_prefix(err, "%s:%u: %s", path, lineno, k);
-			break;
-		}
-	}
-	if (!rc && ferror(f))
-		rc = vj_err_sys(err, EIO, "cannot read %s", path);
-	fclose(f);
-	if (!rc && !c->instance[0])
+	if (!c->instance[0])
 		snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
-	/* QEMU refuses io=native unless the host page cache is bypassed. */
-	if (!rc && c->disk_io == HV_IO_NATIVE && c->disk_cache != HV_CACHE_NONE &&
-	    c->disk_cache != HV_CACHE_DIRECTSYNC)
-		rc = vj_err_set(err, EINVAL, "%s: disk_io = native needs disk_cache = none or directsync",
-				path);
-	/* run_dir/vm/<64-char job>/agent.sock must fit a Unix socket address. */
-	if (!rc && strlen(c->run_dir) + strlen("/vm/") + 64 + strlen("/agent.sock") >= 108)
-		rc = vj_err_set(err, ENAMETOOLONG,
-				"%s: run_dir '%s' is too long for the VMs' agent sockets (limit %zu bytes)",
-				path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
-	if (!rc && c->scratch_backend == HV_SCRATCH_LVM && !c->scratch_vg[0])
-		rc = vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
-	if (!rc && c->scratch_thinpool[0] && c->scratch_backend != HV_SCRATCH_LVM)
-		rc = vj_err_set(err, EINVAL, "%s: scratch_thinpool needs scratch_backend = lvm", path);
-	return rc;
+	return check(c, path, err);
 }

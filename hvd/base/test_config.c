@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "base/config.h"
+#include "base/log.h"
 
 static int load_conf(const char *text, struct hv_config *c, struct vj_err *err)
 {
@@ -66,8 +67,40 @@ static void test_config(void)
 	      strstr(err.msg, "virtiofs, serial"));
 }
 
+/* The defaults (from the key table) and the files sites already have. */
+static void test_compat(void)
+{
+	struct hv_config c;
+	struct vj_err err = {0};
+	hv_config_defaults(&c);
+	CHECK(!strcmp(c.socket, VJ_DEFAULT_SOCKET) && !strcmp(c.libvirt_uri, "qemu:///system") &&
+	      !strcmp(c.catalogue, "http://127.0.0.1:8642/catalogue.conf") && c.boot_timeout == 60 &&
+	      c.probe_timeout == 15 && c.default_scratch_mb == 1024 && c.log_level == LOG_INFO &&
+	      !strcmp(c.slurm_user, "root") && c.host_mem_reserve_mb == 1024 &&
+	      c.scratch_backend == HV_SCRATCH_FILE && c.network == HV_NET_NONE && !c.scratch_vg[0]);
+	/* Comments after values, indentation, blank lines, CRLF. */
+	CHECK(load_conf("  boot_timeout = 30   # seconds\r\n\n\tmax_vms=4\n", &c, &err) == 0 &&
+	      c.boot_timeout == 30 && c.max_vms == 4);
+	CHECK(load_conf("max_vms = 1\nbogus = 2\n", &c, &err) < 0 && strstr(err.msg, ":2: unknown key 'bogus'"));
+	CHECK(load_conf("max_vms = 1\nmax_vms\n", &c, &err) < 0 && strstr(err.msg, ":2: expected"));
+	CHECK(load_conf("boot_timeout = 0\n", &c, &err) < 0 && strstr(err.msg, ":1: boot_timeout: '0' is not a number in [1, 3600]"));
+	/* A long path (more than inih's 200-byte line) is read whole. */
+	char text[1200], want[1100];
+	memset(want, 'd', 1000);
+	want[0] = '/';
+	want[1000] = '\0';
+	snprintf(text, sizeof(text), "state_dir = %s\n", want);
+	CHECK(load_conf(text, &c, &err) == 0 && !strcmp(c.state_dir, want));
+	/* The shipped examples load. */
+	CHECK((hv_config_defaults(&c), hv_config_load(&c, "etc/hvd.conf", true, &err) == 0));
+	CHECK((hv_config_defaults(&c), hv_config_load(&c, "tests/cluster/hvd.conf", true, &err) == 0));
+	CHECK((hv_config_defaults(&c), hv_config_load(&c, "/nonexistent/hvd.conf", false, &err) == 0));
+	CHECK(hv_config_load(&c, "/nonexistent/hvd.conf", true, &err) < 0 && strstr(err.msg, "cannot open"));
+}
+
 int main(void)
 {
+	test_compat();
 	test_config();
 	test_network();
 	return CHECK_DONE();

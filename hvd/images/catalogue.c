@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fetch.h"
+#include "base/ini.h"
 #include "base/sha256.h"
 
 #define CATALOGUE_MAX_BYTES (1u << 20)
@@ -31,24 +32,6 @@ void hv_catalogue_free(struct hv_catalogue *c)
 	free(c->images);
 	c->images = NULL;
 	c->n = 0;
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	char *e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
 }
 
 static int set_field(char *dst, size_t dstsz, const char *v)
@@ -120,94 +103,61 @@ static int image_complete(const struct hv_image *im, struct vj_err *err)
 	return 0;
 }
 
+struct parse {
+	struct hv_catalogue c;
+	struct hv_image *cur;
+	const char *base_url;
+};
+
+static int on_section(void *u, const char *name, struct vj_err *err)
+{
+	struct parse *p = u;
+	if (!hv_name_valid(name))
+		return vj_err_set(err, EINVAL, "invalid image name '%.80s'", name);
+	if (p->cur && image_complete(p->cur, err))
+		return -1;
+	for (size_t i = 0; i < p->c.n; i++)
+		if (!strcmp(p->c.images[i].name, name))
+			return vj_err_set(err, EINVAL, "image '%s' defined twice", name);
+	if (p->c.n == CATALOGUE_MAX_IMAGES)
+		return vj_err_set(err, EINVAL, "more than %d images", CATALOGUE_MAX_IMAGES);
+	struct hv_image *ni = realloc(p->c.images, (p->c.n + 1) * sizeof(*ni));
+	if (!ni)
+		return vj_err_set(err, ENOMEM, "out of memory");
+	p->c.images = ni;
+	p->cur = &p->c.images[p->c.n++];
+	memset(p->cur, 0, sizeof(*p->cur));
+	strcpy(p->cur->name, name);
+	strcpy(p->cur->root_format, "raw");
+	return 0;
+}
+
+static int on_key(void *u, const char *section, const char *k, const char *v, struct vj_err *err)
+{
+	struct parse *p = u;
+	(void)section; /* p->cur is that section's image */
+	if (!p->cur)
+		return vj_err_set(err, EINVAL, "'%.64s' outside an [image] section", k);
+	return image_key(p->cur, k, v, p->base_url, err);
+}
+
 int hv_catalogue_parse(const char *text, size_t len, const char *base_url,
 		       struct hv_catalogue *out, struct vj_err *err)
 {
-	struct hv_catalogue c = {0};
-	struct hv_image *cur = NULL;
-	size_t pos = 0;
-	unsigned lineno = 0;
-	char line[4096];
-	if (memchr(text, '\0', len))
-		return vj_err_set(err, EINVAL, "catalogue %s contains a NUL byte", base_url);
-	while (pos < len) {
-		lineno++;
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos;
-		if (l >= sizeof(line)) {
-			vj_err_set(err, EINVAL, "line too long");
-			goto bad;
-		}
-		memcpy(line, text + pos, l);
-		line[l] = '\0';
-		pos += l + (nl ? 1 : 0);
-		char *s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (!printable(s)) {
-			vj_err_set(err, EINVAL, "control character");
-			goto bad;
-		}
-		if (*s == '[') {
-			char *end = strchr(s, ']');
-			if (!end || end[1]) {
-				vj_err_set(err, EINVAL, "malformed section header");
-				goto bad;
-			}
-			*end = '\0';
-			char *name = trim(s + 1);
-			if (!hv_name_valid(name)) {
-				vj_err_set(err, EINVAL, "invalid image name '%.80s'", name);
-				goto bad;
-			}
-			if (cur && image_complete(cur, err))
-				goto bad;
-			for (size_t i = 0; i < c.n; i++)
-				if (!strcmp(c.images[i].name, name)) {
-					vj_err_set(err, EINVAL, "image '%s' defined twice", name);
-					goto bad;
-				}
-			if (c.n == CATALOGUE_MAX_IMAGES) {
-				vj_err_set(err, EINVAL, "more than %d images", CATALOGUE_MAX_IMAGES);
-				goto bad;
-			}
-			struct hv_image *ni = realloc(c.images, (c.n + 1) * sizeof(*ni));
-			if (!ni) {
-				vj_err_set(err, ENOMEM, "out of memory");
-				goto bad;
-			}
-			c.images = ni;
-			cur = &c.images[c.n++];
-			memset(cur, 0, sizeof(*cur));
-			strcpy(cur->name, name);
-			strcpy(cur->root_format, "raw");
-			continue;
-		}
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			vj_err_set(err, EINVAL, "expected 'key = value'");
-			goto bad;
-		}
-		*eq = '\0';
-		char *k = trim(s), *v = trim(eq + 1);
-		if (!cur) {
-			vj_err_set(err, EINVAL, "'%.64s' outside an [image] section", k);
-			goto bad;
-		}
-		if (image_key(cur, k, v, base_url, err))
-			goto bad;
+	struct parse p = {.base_url = base_url};
+	const struct hv_ini ini = {.on_section = on_section, .on_key = on_key, .u = &p};
+	unsigned line;
+	if (hv_ini_parse(text, len, &ini, &line, err)) {
+		hv_catalogue_free(&p.c);
+		return line ? vj_err_prefix(err, "catalogue %s, line %u", base_url, line)
+			    : vj_err_prefix(err, "catalogue %s", base_url);
 	}
-	if (cur && image_complete(cur, err)) {
-		vj_err_prefix(err, "catalogue %s", base_url);
-		hv_catalogue_free(&c);
-		return -1;
+	if (p.cur && image_complete(p.cur, err)) {
+		hv_catalogue_free(&p.c);
+		return vj_err_prefix(err, "catalogue %s", base_url);
 	}
-	*out = c;
+	*out = p.c;
 	return 0;
-bad:
-	vj_err_prefix(err, "catalogue %s, line %u", base_url, lineno);
-	hv_catalogue_free(&c);
-	return -1;
 }
 
 int hv_catalogue_load(const char *url, struct hv_catalogue *out, struct vj_err *err)

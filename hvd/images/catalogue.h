@@ -11,7 +11,10 @@
  *   initrd = URL
  *   initrd_sha256 = HEX64
  *   cmdline = kernel command line
- *   description = free text     (other keys are ignored, for newer catalogues) */
+ *   description = free text     (other keys are ignored, for newer catalogues)
+ *
+ * Read with inih (hvd/base/ini.h): lines starting with # or ; and a ; after
+ * white space are comments; a # inside a value is part of it (URLs). */
 #ifndef HV_CATALOGUE_H
 #define HV_CATALOGUE_H
 

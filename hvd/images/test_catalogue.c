@@ -110,8 +110,35 @@ static void test_close_matches(void)
 	unlink(path);
 }
 
+/* Catalogues sites wrote before inih: long URLs and cmdlines (inih's own
+ * line limit is 200 bytes), 64-byte names, '#' inside a value. */
+static void test_long_lines(void)
+{
+	struct hv_catalogue c;
+	struct vj_err err = {0};
+	char name[65], path[1500], text[6000];
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	memset(path, 'p', 1400);
+	path[1400] = '\0';
+	snprintf(text, sizeof(text),
+		 "[%s]\nroot = https://images.site.example/%s/root.img#x\nroot_sha256 = " SHA_A
+		 "\nkernel = k\nkernel_sha256 = " SHA_B "\ninitrd = i\ninitrd_sha256 = " SHA_A
+		 "\ncmdline = console=ttyS0 %s\n",
+		 name, path, path + 600);
+	CHECK(parse(text, &c, &err) == 0 && c.n == 1);
+	if (c.n == 1) {
+		CHECK(!strcmp(c.images[0].name, name));
+		CHECK(strlen(c.images[0].root.url) == strlen("https://images.site.example/") + 1400 +
+							   strlen("/root.img#x"));
+		CHECK(strlen(c.images[0].cmdline) == strlen("console=ttyS0 ") + 800);
+	}
+	hv_catalogue_free(&c);
+}
+
 int main(void)
 {
+	test_long_lines();
 	test_close_matches();
 	struct vj_err err;
 	if (hv_fetch_global_init(&err)) {
