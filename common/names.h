@@ -10,4 +10,9 @@
 #define VJ_SHA256_HEX 64
 #define VJ_SHA256_SZ (VJ_SHA256_HEX + 1)
 
+#include <stdbool.h>
+
+/* [A-Za-z0-9._-]{1,VJ_NAME_MAX}, not starting with '.' or '-'. */
+bool vj_name_valid(const char *s);
+
 #endif

@@ -15,7 +15,7 @@ struct vmjob_opts vmjob_opts;
 static int opt_image(int val __attribute__((unused)), const char *optarg,
 		     int remote __attribute__((unused)))
 {
-	if (!optarg || !vmjob_image_name_valid(optarg)) {
+	if (!optarg || !vj_name_valid(optarg)) {
 		slurm_error("vmjob: invalid --vm-image '%s': expected 1-64 characters from "
 			    "[A-Za-z0-9._-]",
 			    optarg ? optarg : "");

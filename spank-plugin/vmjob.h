@@ -12,8 +12,9 @@
 #include <sys/un.h>
 
 #include "err.h"
+#include "names.h"
 
-#define VMJOB_IMAGE_MAX 64
+#define VMJOB_IMAGE_MAX VJ_NAME_MAX
 /* Largest --vm-scratch accepted, MiB (64 TiB): a typo guard, not a policy;
  * hvd decides what fits. */
 #define VMJOB_SCRATCH_MAX_MB (64ull * 1024 * 1024)
@@ -37,9 +38,8 @@ extern struct vmjob_opts vmjob_opts;
 /* args.c: parse `key=value` plugstack arguments into conf (defaults first). */
 int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *err);
 
-/* options.c; the name check lives in imagename.c (no Slurm symbols: unit-tested) */
+/* options.c; image names are checked by vj_name_valid (common/names.h) */
 int vmjob_options_register(spank_t sp, struct vj_err *err);
-bool vmjob_image_name_valid(const char *name);
 /* size.c: "512", "20G", "1.5"(no), "100MiB" -> MiB; false if malformed. */
 bool vmjob_parse_size_mb(const char *s, uint64_t *mb);
 

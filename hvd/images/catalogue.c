@@ -16,17 +16,6 @@
 
 const char *const HV_INIT_WORDS[] = {"vmjob", "image", NULL};
 
-int hv_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
 void hv_catalogue_free(struct hv_catalogue *c)
 {
 	free(c->images);
@@ -112,7 +101,7 @@ struct parse {
 static int on_section(void *u, const char *name, struct vj_err *err)
 {
 	struct parse *p = u;
-	if (!hv_name_valid(name))
+	if (!vj_name_valid(name))
 		return vj_err_set(err, EINVAL, "invalid image name '%.80s'", name);
 	if (p->cur && image_complete(p->cur, err))
 		return -1;

@@ -58,7 +58,5 @@ int hv_catalogue_load(const char *url, struct hv_catalogue *out, struct vj_err *
 /* Fetch the catalogue at url and copy out the image called name. An unknown
  * name fails naming the close matches, if any, and the names it offers. */
 int hv_catalogue_find(const char *url, const char *name, struct hv_image *out, struct vj_err *err);
-/* Image and job names hvd accepts: they become file and domain names. */
-int hv_name_valid(const char *s);
 
 #endif

@@ -74,17 +74,17 @@ static void test_catalogue(void)
 
 static void test_names(void)
 {
-	CHECK(hv_name_valid("12345"));
-	CHECK(hv_name_valid("minimal-1.0_x"));
-	CHECK(!hv_name_valid(""));
-	CHECK(!hv_name_valid(".."));
-	CHECK(!hv_name_valid("a/b"));
-	CHECK(!hv_name_valid("-rf"));
-	CHECK(!hv_name_valid("a b"));
+	CHECK(vj_name_valid("12345"));
+	CHECK(vj_name_valid("minimal-1.0_x"));
+	CHECK(!vj_name_valid(""));
+	CHECK(!vj_name_valid(".."));
+	CHECK(!vj_name_valid("a/b"));
+	CHECK(!vj_name_valid("-rf"));
+	CHECK(!vj_name_valid("a b"));
 	char long_name[80];
 	memset(long_name, 'a', 65);
 	long_name[VJ_NAME_MAX + 1] = '\0';
-	CHECK(!hv_name_valid(long_name));
+	CHECK(!vj_name_valid(long_name));
 }
 
 /* An unknown name names its close matches (file:// goes through the

@@ -116,7 +116,7 @@ int hv_meta_parse(const char *xml, size_t len, struct hv_meta *m, struct vj_err 
 	    get_str(xml, len, "cores", m->cores, sizeof(m->cores), false, err) ||
 	    get_str(xml, len, "created", created, sizeof(created), false, err))
 		return -1;
-	if (!hv_name_valid(m->job) || !hv_name_valid(m->image))
+	if (!vj_name_valid(m->job) || !vj_name_valid(m->image))
 		return vj_err_set(err, EINVAL, "metadata names an invalid job or image");
 	if (!cores_ok(m->cores))
 		return vj_err_set(err, EINVAL, "metadata field 'cores' is not a CPU list");

@@ -11,39 +11,7 @@
 #include <libvirt/virterror.h>
 
 #include "domain.h"
-
-/* needle in [p, end), or NULL */
-static const char *find(const char *p, const char *end, const char *needle)
-{
-	return p && p < end ? memmem(p, (size_t)(end - p), needle, strlen(needle)) : NULL;
-}
-
-/* The text of the first <tag ...>TEXT</tag> in [p, end) whose opening tag
- * contains attr (NULL: any), or NULL. No nested elements, no entities: the
- * two elements read here hold a word and a label. */
-static const char *elem_text(const char *p, const char *end, const char *tag, const char *attr,
-			     size_t *len)
-{
-	size_t tl = strlen(tag);
-	for (const char *o = find(p, end, "<"); o; o = find(o + 1, end, "<")) {
-		const char *q = o + 1;
-		if ((size_t)(end - q) <= tl || memcmp(q, tag, tl) ||
-		    (q[tl] != '>' && q[tl] != ' ' && q[tl] != '\t' && q[tl] != '\n'))
-			continue;
-		const char *gt = find(q, end, ">");
-		if (!gt)
-			return NULL;
-		if (attr && !find(q, gt, attr))
-			continue;
-		const char *text = gt + 1, *lt = find(text, end, "<");
-		if (!lt || (size_t)(end - lt) < tl + 3 || lt[1] != '/' || memcmp(lt + 2, tag, tl) ||
-		    lt[2 + tl] != '>')
-			return NULL;
-		*len = (size_t)(lt - text);
-		return text;
-	}
-	return NULL;
-}
+#include "xml.h"
 
 /* "+N" or "N", N decimal below (uint32_t)-1, which is no real id. Consumes
  * up to stop. */
@@ -66,54 +34,49 @@ static bool id_parse(const char *s, const char *stop, uint32_t *out)
 }
 
 /* "+UID:+GID", as libvirt writes qemu.conf's user and group. */
-static int label_parse(const char *l, size_t len, uid_t *uid, gid_t *gid, struct vj_err *err)
+static int label_parse(const char *l, uid_t *uid, gid_t *gid, struct vj_err *err)
 {
-	const char *end = l + len, *colon = memchr(l, ':', len);
+	const char *end = l + strlen(l), *colon = strchr(l, ':');
 	uint32_t u, g;
 	if (!colon || !id_parse(l, colon, &u) || !id_parse(colon + 1, end, &g))
-		return vj_err_set(err, EINVAL, "libvirt's DAC base label '%.*s' is not +UID:+GID",
-				  len > 40 ? 40 : (int)len, l);
+		return vj_err_set(err, EINVAL, "libvirt's DAC base label '%.40s' is not +UID:+GID", l);
 	*uid = (uid_t)u;
 	*gid = (gid_t)g;
 	return 0;
 }
 
-/* The base label of one domain type inside a dac secmodel, or NULL. */
-static const char *type_label(const char *s, const char *e, const char *type, size_t *len)
+/* The text of the base label of one domain type in the dac secmodel. */
+static int type_label(xmlDocPtr doc, xmlNodePtr dac, const char *type, char *out, size_t outsz)
 {
-	char a1[32], a2[32];
-	snprintf(a1, sizeof(a1), "type='%s'", type);
-	snprintf(a2, sizeof(a2), "type=\"%s\"", type);
-	const char *l = elem_text(s, e, "baselabel", a1, len);
-	return l ? l : elem_text(s, e, "baselabel", a2, len);
+	char expr[64];
+	snprintf(expr, sizeof(expr), "baselabel[@type='%s']", type);
+	cleanup_xpath xmlXPathObjectPtr o = hv_xml_find(doc, dac, expr);
+	return o ? hv_xml_text(o->nodesetval->nodeTab[0], out, outsz) : -1;
 }
 
 int hv_qemu_user_parse(const char *caps, const char *virt, uid_t *uid, gid_t *gid,
 		       struct vj_err *err)
 {
-	const char *end = caps + strlen(caps);
 	const char *other = !strcmp(virt, "kvm") ? "qemu" : "kvm";
-	for (const char *s = find(caps, end, "<secmodel>"); s; s = find(s + 1, end, "<secmodel>")) {
-		const char *e = find(s, end, "</secmodel>");
-		if (!e)
-			return vj_err_set(err, EINVAL, "libvirt's capabilities: unterminated <secmodel>");
-		size_t ml, ll;
-		const char *model = elem_text(s, e, "model", NULL, &ml);
-		if (!model || ml != 3 || memcmp(model, "dac", 3))
-			continue;
-		const char *l = type_label(s, e, virt, &ll);
-		if (!l)
-			l = type_label(s, e, other, &ll);
-		if (!l)
-			return vj_err_set(err, EINVAL,
-					  "libvirt's capabilities: the dac secmodel has no base label "
-					  "for domain type %s or %s", virt, other);
-		return label_parse(l, ll, uid, gid, err);
+	cleanup_xmldoc xmlDocPtr doc = hv_xml_parse(caps, strlen(caps), "libvirt's capabilities", err);
+	if (!doc)
+		return -1;
+	cleanup_xpath xmlXPathObjectPtr dac =
+		hv_xml_find(doc, NULL, "//secmodel[normalize-space(model)='dac']");
+	if (!dac) {
+		/* No DAC driver: libvirt leaves QEMU running as root. */
+		*uid = 0;
+		*gid = 0;
+		return 0;
 	}
-	/* No DAC driver: libvirt leaves QEMU running as root. */
-	*uid = 0;
-	*gid = 0;
-	return 0;
+	xmlNodePtr n = dac->nodesetval->nodeTab[0];
+	char label[64];
+	if (type_label(doc, n, virt, label, sizeof(label)) &&
+	    type_label(doc, n, other, label, sizeof(label)))
+		return vj_err_set(err, EINVAL,
+				  "libvirt's capabilities: the dac secmodel has no base label "
+				  "for domain type %s or %s", virt, other);
+	return label_parse(label, uid, gid, err);
 }
 
 int hv_qemu_user(const char *virt, uid_t *uid, gid_t *gid, struct vj_err *err)

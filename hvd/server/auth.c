@@ -174,7 +174,7 @@ int hv_auth_request(const struct hv_config *cfg, int fd, const struct ucred *pee
 {
 	char job[VJ_NAME_SZ] = "";
 	if (vj_kv_get_str(f->payload, f->len, "job", job, sizeof(job), "", NULL) ||
-	    (job[0] && !hv_name_valid(job)))
+	    (job[0] && !vj_name_valid(job)))
 		job[0] = '\0'; /* only for the log line; never log what we cannot vouch for */
 	struct vj_err err = {0};
 	if (identify(peer, f, &err)) {

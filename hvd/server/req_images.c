@@ -128,7 +128,7 @@ void hv_req_pull(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	char name[VJ_NAME_SZ];
 	struct hv_image im;
 	if (vj_kv_get_str(f->payload, f->len, "image", name, sizeof(name), NULL, &err) ||
-	    !hv_name_valid(name)) {
+	    !vj_name_valid(name)) {
 		hv_reply_err(fd, err.msg[0] ? err.msg : "bad PULL request: invalid image name");
 		return;
 	}
@@ -159,7 +159,7 @@ static int resolve_targets(const struct hv_config *cfg, char **targets, char ***
 	for (size_t t = 0; targets[t] && !rc; t++) {
 		const char *add[3] = {targets[t], NULL, NULL};
 		if (!hv_sha256_valid(targets[t])) {
-			if (!hv_name_valid(targets[t])) {
+			if (!vj_name_valid(targets[t])) {
 				rc = vj_err_set(err, EINVAL, "'%.80s' is neither an image name nor a sha256",
 						targets[t]);
 				break;

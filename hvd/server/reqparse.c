@@ -14,7 +14,7 @@ static int get_name(const void *p, size_t len, const char *key, char *out, size_
 {
 	if (vj_kv_get_str(p, len, key, out, outsz, NULL, err))
 		return -1;
-	if (!hv_name_valid(out))
+	if (!vj_name_valid(out))
 		return vj_err_set(err, EINVAL, "invalid %s '%.64s' (allowed: [A-Za-z0-9._-]{1,64})", key,
 				  out);
 	return 0;

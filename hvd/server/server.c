@@ -41,7 +41,7 @@ static int get_name(const struct vj_frame *f, const char *key, char *out, size_t
 {
 	if (vj_kv_get_str(f->payload, f->len, key, out, outsz, NULL, err))
 		return -1;
-	if (!hv_name_valid(out))
+	if (!vj_name_valid(out))
 		return vj_err_set(err, EINVAL, "invalid %s '%.64s' (allowed: [A-Za-z0-9._-]{1,64})", key,
 				  out);
 	return 0;

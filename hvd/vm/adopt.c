@@ -213,7 +213,7 @@ static unsigned sweep(const char *base)
 	unsigned removed = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !hv_name_valid(e->d_name))
+		if (e->d_name[0] == '.' || !vj_name_valid(e->d_name))
 			continue;
 		hv_table_lock();
 		bool known = hv_table_find_locked(e->d_name) != NULL;

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (size_t i = 0; i < c.n; i++) {
 		const struct hv_image *im = &c.images[i];
-		if (!hv_name_valid(im->name) || !im->root.url[0] || !im->kernel.url[0] ||
+		if (!vj_name_valid(im->name) || !im->root.url[0] || !im->kernel.url[0] ||
 		    !im->initrd.url[0] || !hv_sha256_valid(im->root.sha256) ||
 		    !hv_sha256_valid(im->kernel.sha256) || !hv_sha256_valid(im->initrd.sha256))
 			abort();

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hv_meta m;
 	struct vj_err err;
 	if (hv_meta_parse((const char *)data, size, &m, &err) == 0)
-		if (!hv_name_valid(m.job) || !hv_name_valid(m.image))
+		if (!vj_name_valid(m.job) || !vj_name_valid(m.image))
 			abort();
 	return 0;
 }
