@@ -21,15 +21,16 @@ all: $(UNIT_TESTS)
 # tests/fuzz/corpus/<name>/. Each line names the sources a fuzzer exercises.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd -Ifsgateway $(FUSE3_CFLAGS)
+	-std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd -Ifsgateway $(FUSE3_CFLAGS) \
+	$(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 FUZZ_LIBS := $(shell pkg-config --libs libcurl libcrypto libxml-2.0 inih 2>/dev/null || echo -lcurl -lcrypto -lxml2 -linih)
 FUZZ_SRCS_wire := $(COMMON_SRCS)
-FUZZ_SRCS_hvd_req := hvd/server/reqparse.c hvd/base/cpuset.c hvd/images/catalogue.c hvd/base/ini.c \
+FUZZ_SRCS_hvd_req := hvd/server/reqparse.c hvd/base/vmdesc.c hvd/base/cpuset.c hvd/images/catalogue.c hvd/base/ini.c \
 	hvd/images/fetch.c hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
 FUZZ_SRCS_hvd_agent := hvd/agent/agentmsg.c $(COMMON_SRCS)
 FUZZ_SRCS_hvd_catalogue := hvd/images/catalogue.c hvd/base/ini.c hvd/images/fetch.c \
 	hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
-FUZZ_SRCS_hvd_meta := hvd/libvirt/meta.c hvd/images/catalogue.c hvd/base/ini.c hvd/images/fetch.c \
+FUZZ_SRCS_hvd_meta := hvd/libvirt/meta.c hvd/libvirt/xml.c hvd/base/vmdesc.c hvd/base/cpuset.c \
 	hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
 FUZZ_SRCS_fsgw := fsgateway/validate.c fsgateway/channel_io.c
 FUZZ_SRCS_vhost := fsgateway/virtq.c fsgateway/vhost_user.c

@@ -70,7 +70,7 @@ static void start_locked(struct hv_vm *vm, const struct vj_frame *f)
 		return;
 	}
 	if (owner_locked(vm, f->stream, &slot)) {
-		hv_warn("job %s: agent reused host command stream %u; refused", vm->job, f->stream);
+		hv_warn("job %s: agent reused host command stream %u; refused", vm->d.job, f->stream);
 		return;
 	}
 	struct hv_stream *st = vm->streams;
@@ -97,7 +97,7 @@ static void start_locked(struct hv_vm *vm, const struct vj_frame *f)
 		return;
 	}
 	st->host[slot] = f->stream;
-	hv_debug("job %s: host command on stream %u for step stream %u", vm->job, f->stream, st->id);
+	hv_debug("job %s: host command on stream %u for step stream %u", vm->d.job, f->stream, st->id);
 	vj_frame_write(st->client_fd, VJ_HOSTCMD, f->stream, kv.data, kv.len, NULL);
 }
 

@@ -45,7 +45,7 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 	}
 	if (act == HV_AGENT_DROP) {
 		if (f->type != VJ_HELLO) /* HELLO: the agent answering one of ours */
-			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->job,
+			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->d.job,
 				 vj_type_name(f->type), f->stream);
 		return;
 	}
@@ -90,7 +90,7 @@ static void *reader_main(void *arg)
 		free(f.payload);
 	}
 	char msg[128];
-	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->job);
+	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->d.job);
 	pthread_mutex_lock(&vm->slock);
 	vm->agent_gone = true;
 	for (struct hv_stream *st = vm->streams; st; st = st->next)
@@ -103,7 +103,7 @@ static void *reader_main(void *arg)
 	hv_table_changed();
 	hv_table_unlock();
 	if (was_ready)
-		hv_warn("job %s: agent channel %s; the VM is considered stopped", vm->job, why);
+		hv_warn("job %s: agent channel %s; the VM is considered stopped", vm->d.job, why);
 	return NULL;
 }
 
@@ -172,7 +172,7 @@ static int agent_request(const struct hv_vm *vm, const struct ucred *peer, const
 	for (size_t i = 0; i < n; i++)
 		vj_kv_add_u64(kv, "group", groups[i]);
 	hv_identity_add(kv, peer->uid, peer->gid, groups, n);
-	vj_kv_add_str(kv, "image", vm->image);
+	vj_kv_add_str(kv, "image", vm->d.image);
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	vj_kv_iter_init(&it, p, len);
@@ -211,7 +211,7 @@ static int forward_client(struct hv_vm *vm, struct hv_stream *st, struct vj_read
 		free(f.payload);
 	}
 	if (rc < 0)
-		hv_warn("job %s: client sent a malformed frame; ending its command", vm->job);
+		hv_warn("job %s: client sent a malformed frame; ending its command", vm->d.job);
 	return rc;
 }
 
@@ -264,7 +264,7 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct v
 			hv_agent_send(vm, VJ_SIGNAL, st->id, kv.data, kv.len, NULL);
 		vj_kv_free(&kv);
 		hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL",
-			vm->job, st->id);
+			vm->d.job, st->id);
 	}
 }
 
@@ -296,9 +296,9 @@ void hv_relay_exec(const struct hv_config *cfg, int cfd, struct vj_reader *rd,
 		hv_reply_err(cfd, msg);
 		return;
 	}
-	if (peer->uid != 0 && peer->uid != vm->uid) {
+	if (peer->uid != 0 && peer->uid != vm->d.uid) {
 		snprintf(msg, sizeof(msg), "permission denied: the VM of job %s belongs to uid %u", job,
-			 (unsigned)vm->uid);
+			 (unsigned)vm->d.uid);
 		hv_table_unlock();
 		hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, msg);
 		return;

@@ -156,9 +156,9 @@ static int wait_ready(const struct hv_config *c, struct hv_vm *vm, struct vj_err
 int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt, struct vj_err *err)
 {
 	struct server_args a = {.vhost = hv_fs_virtiofs(c)};
-	snprintf(a.uid, sizeof(a.uid), "%u", (unsigned)vm->uid);
-	snprintf(a.gid, sizeof(a.gid), "%u", (unsigned)vm->gid);
-	owner_groups(vm->uid, vm->gid, a.groups, sizeof(a.groups));
+	snprintf(a.uid, sizeof(a.uid), "%u", (unsigned)vm->d.uid);
+	snprintf(a.gid, sizeof(a.gid), "%u", (unsigned)vm->d.gid);
+	owner_groups(vm->d.uid, vm->d.gid, a.groups, sizeof(a.groups));
 	if (a.vhost) {
 		uid_t qu;
 		gid_t qg;
@@ -179,7 +179,7 @@ int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt, s
 		if (pid < 0)
 			return vj_err_prefix(err, "filesystem gateway for %s", c->exports[i]);
 		vm->fs_pids[vm->nfs++] = pid;
-		hv_debug("job %s: gateway for %s (%s): pid %d", vm->job, c->exports[i],
+		hv_debug("job %s: gateway for %s (%s): pid %d", vm->d.job, c->exports[i],
 			 a.vhost ? "virtiofs" : "serial", (int)pid);
 	}
 	return a.vhost ? wait_ready(c, vm, err) : 0;
@@ -198,7 +198,7 @@ void hv_fs_stop(struct hv_vm *vm)
 		int st;
 		for (int t = 0; waitpid(pid, &st, WNOHANG) == 0; t++) {
 			if (t == 100) { /* 5 s: it should have gone at EOF already */
-				hv_warn("job %s: gateway pid %d ignores SIGTERM; killing it", vm->job,
+				hv_warn("job %s: gateway pid %d ignores SIGTERM; killing it", vm->d.job,
 					(int)pid);
 				kill(pid, SIGKILL);
 				waitpid(pid, &st, 0);

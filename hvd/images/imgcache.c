@@ -76,7 +76,7 @@ struct booting_q {
 static void booting_one(struct hv_vm *vm, void *ud)
 {
 	struct booting_q *q = ud;
-	if (vm->state == HV_VM_BOOTING && !strcmp(vm->image, q->image))
+	if (vm->state == HV_VM_BOOTING && !strcmp(vm->d.image, q->image))
 		q->found = true;
 }
 

@@ -1,5 +1,5 @@
-/* The libvirt side of a VM: the domain XML (every value escaped: job names,
- * image names and the catalogue's cmdline end up in it) and the few libvirt
+/* The libvirt side of a VM: the domain XML (job names, image names and the
+ * catalogue's cmdline end up in it, escaped by libxml2) and the few libvirt
  * calls hvd makes. The domain is transient: it exists while QEMU runs. */
 #ifndef HV_DOMAIN_H
 #define HV_DOMAIN_H
@@ -10,27 +10,21 @@
 #include <time.h>
 
 #include "base/config.h"
+#include "base/vmdesc.h"
 #include "err.h"
 
 #define HV_DOMAIN_PREFIX "vmjob-"
 #define HV_METADATA_NS "https://vmjob.example.org/xmlns/vm/1"
 
 struct hv_domain_spec {
-	const char *name, *virt; /* virt: "kvm" | "qemu" */
-	unsigned mem_mb, cpus;
-	const char *cpuset;      /* host cores for the vCPUs, "" = any */
+	const char *name;
+	/* What the VM is: sizes, cores (its cpuset), virt (kvm | qemu), and the
+	 * job's identity and phase times, written as the domain's metadata so a
+	 * restarted hvd rebuilds its whole view from libvirt (design.md). */
+	struct hv_vmdesc d;
 	const char *kernel, *initrd, *cmdline;
 	const char *overlay, *scratch, *console_log, *agent_sock;
 	bool scratch_block;      /* scratch is a block device (an LV), not a file */
-	const char *job, *image;
-	uid_t uid;
-	gid_t gid;
-	time_t created;
-	/* metadata beyond the job's identity, so a restarted hvd rebuilds its
-	 * whole view from libvirt (DESIGN.md principle 2) */
-	const char *instance;
-	uint64_t scratch_mb;
-	long t_image, t_scratch, t_domain, t_agent; /* ms; < 0 = not yet */
 	/* density knobs (hvd.conf) */
 	bool pin_vcpus;         /* vcpupin each vCPU to one core of cpuset */
 	enum hv_numa numa_mode;
@@ -46,10 +40,9 @@ struct hv_domain_spec {
 	bool net_user; /* a virtio NIC on QEMU's user-mode NAT (net/netguard.h) */
 };
 
-/* malloc'd XML, NULL on out-of-memory. */
+/* The domain XML (domxml.c, written with libxml2): malloc'd, NULL on
+ * out-of-memory. */
 char *hv_domain_xml(const struct hv_domain_spec *s);
-/* The <vm> metadata element alone (unprefixed, for virDomainSetMetadata). */
-char *hv_domain_meta_xml(const struct hv_domain_spec *s);
 
 /* One shared connection (libvirt connections are thread-safe), reopened if
  * it broke. */

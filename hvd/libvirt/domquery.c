@@ -12,9 +12,9 @@
 #include "base/config.h"
 #include "meta.h"
 
-int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err)
+int hv_domain_set_meta(const char *name, const struct hv_vmdesc *vd, struct vj_err *err)
 {
-	char *xml = hv_domain_meta_xml(s);
+	char *xml = hv_meta_xml(vd);
 	if (!xml)
 		return vj_err_set(err, ENOMEM, "out of memory");
 	virConnectPtr c = hv_libvirt_get(err);
@@ -23,12 +23,12 @@ int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err)
 		return -1;
 	}
 	int rc = 0;
-	virDomainPtr d = virDomainLookupByName(c, s->name);
+	virDomainPtr d = virDomainLookupByName(c, name);
 	if (!d)
-		rc = vj_err_set(err, EIO, "libvirt cannot find domain %s: %s", s->name, hv_libvirt_errmsg());
+		rc = vj_err_set(err, EIO, "libvirt cannot find domain %s: %s", name, hv_libvirt_errmsg());
 	else if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, "vmjob", HV_METADATA_NS,
 				      VIR_DOMAIN_AFFECT_LIVE) < 0)
-		rc = vj_err_set(err, EIO, "libvirt cannot update the metadata of %s: %s", s->name,
+		rc = vj_err_set(err, EIO, "libvirt cannot update the metadata of %s: %s", name,
 				hv_libvirt_errmsg());
 	if (d)
 		virDomainFree(d);
@@ -97,7 +97,7 @@ int hv_domain_ours(const char *name, const char *instance, char *owner, size_t s
 	if (d) {
 		char *xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, HV_METADATA_NS,
 						 VIR_DOMAIN_AFFECT_LIVE);
-		struct hv_meta m;
+		struct hv_vmdesc m;
 		if (!xml || hv_meta_parse(xml, strlen(xml), &m, &err)) {
 			snprintf(owner, sz, "nobody known (no valid vmjob metadata)");
 			rc = 0;

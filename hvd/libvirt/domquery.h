@@ -10,8 +10,8 @@
 #include "domain.h"
 #include "err.h"
 
-/* Replace the live domain's vmjob metadata with s's fields. */
-int hv_domain_set_meta(const struct hv_domain_spec *s, struct vj_err *err);
+/* Replace the live domain's vmjob metadata with vd. */
+int hv_domain_set_meta(const char *name, const struct hv_vmdesc *vd, struct vj_err *err);
 
 /* Call fn for every active domain named HV_DOMAIN_PREFIX*, with its vmjob
  * metadata element (NULL if it has none). 0, or -1 if libvirt cannot list. */

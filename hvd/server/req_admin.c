@@ -68,19 +68,19 @@ static void take(struct hv_vm *vm, void *ud)
 		r->cap = cap;
 	}
 	struct row *w = &r->v[r->n++];
-	memcpy(w->job, vm->job, sizeof(w->job));
-	memcpy(w->image, vm->image, sizeof(w->image));
+	memcpy(w->job, vm->d.job, sizeof(w->job));
+	memcpy(w->image, vm->d.image, sizeof(w->image));
 	memcpy(w->domain, vm->domain, sizeof(w->domain));
-	memcpy(w->virt, vm->virt, sizeof(w->virt));
+	memcpy(w->virt, vm->d.virt, sizeof(w->virt));
 	snprintf(w->state, sizeof(w->state), "%s", hv_vm_state_name(vm->state));
-	w->uid = (unsigned)vm->uid;
-	w->cpus = vm->cpus;
-	w->mem_mb = vm->mem_mb;
-	w->age = (long long)(time(NULL) - vm->created);
+	w->uid = (unsigned)vm->d.uid;
+	w->cpus = vm->d.cpus;
+	w->mem_mb = vm->d.mem_mb;
+	w->age = (long long)(time(NULL) - vm->d.created);
 	/* An adopted VM still reconnecting keeps the times of its first boot. */
 	w->timed = vm->state != HV_VM_BOOTING || vm->adopting;
-	w->t[0] = vm->t_image, w->t[1] = vm->t_scratch;
-	w->t[2] = vm->t_domain, w->t[3] = vm->t_agent;
+	w->t[0] = vm->d.t_image, w->t[1] = vm->d.t_scratch;
+	w->t[2] = vm->d.t_domain, w->t[3] = vm->d.t_agent;
 }
 
 void hv_req_vms(const struct hv_config *cfg, int fd, const struct vj_frame *f)

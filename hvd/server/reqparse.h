@@ -10,7 +10,7 @@
 #include "names.h"
 
 /* CREATE: kv job uid gid cpus mem_mb image [cores] [scratch_mb]. */
-int hv_req_parse_create(const void *p, size_t len, struct hv_create_req *rq, struct vj_err *err);
+int hv_req_parse_create(const void *p, size_t len, struct hv_vmdesc *rq, struct vj_err *err);
 /* The `job` field of DESTROY, STATUS, ...: a valid name. */
 int hv_req_parse_job(const void *p, size_t len, char job[VJ_NAME_SZ], struct vj_err *err);
 

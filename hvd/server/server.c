@@ -50,25 +50,22 @@ static int get_name(const struct vj_frame *f, const char *key, char *out, size_t
 static void do_create(struct client *c, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
-	struct hv_create_req rq;
+	struct hv_vmdesc rq;
 	if (hv_req_parse_create(f->payload, f->len, &rq, &err)) {
 		vj_err_prefix(&err, "bad CREATE request");
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
-	struct hv_create_res res;
-	if (hv_vm_create(c->cfg, &rq, &res, &err)) {
+	struct hv_vmdesc res;
+	char domain[80];
+	if (hv_vm_create(c->cfg, &rq, &res, domain, &err)) {
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "domain", res.domain);
-	vj_kv_add_str(&kv, "virt", res.virt);
-	vj_kv_add_u64(&kv, "t_image", (uint64_t)res.t_image);
-	vj_kv_add_u64(&kv, "t_scratch", (uint64_t)res.t_scratch);
-	vj_kv_add_u64(&kv, "t_domain", (uint64_t)res.t_domain);
-	vj_kv_add_u64(&kv, "t_agent", (uint64_t)res.t_agent);
+	vj_kv_add_str(&kv, "domain", domain);
+	hv_vmdesc_to_kv(&res, HV_IN_RESULT, &kv);
 	hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	vj_kv_free(&kv);
 }
@@ -96,9 +93,9 @@ static void do_destroy(struct client *c, const struct vj_frame *f)
 
 static void list_one(struct hv_vm *vm, void *ud)
 {
-	vj_kv_add_fmt(ud, "vm", "job=%s uid=%u image=%s state=%s virt=%s age=%lld", vm->job,
-		      (unsigned)vm->uid, vm->image, hv_vm_state_name(vm->state), vm->virt,
-		      (long long)(time(NULL) - vm->created));
+	vj_kv_add_fmt(ud, "vm", "job=%s uid=%u image=%s state=%s virt=%s age=%lld", vm->d.job,
+		      (unsigned)vm->d.uid, vm->d.image, hv_vm_state_name(vm->state), vm->d.virt,
+		      (long long)(time(NULL) - vm->d.created));
 }
 
 static void do_list(struct client *c)
@@ -128,36 +125,16 @@ static void do_status(struct client *c, const struct vj_frame *f)
 	hv_table_lock();
 	struct hv_vm *vm = hv_table_find_locked(job);
 	char denied[128] = "";
-	if (vm && !priv && vm->uid != c->peer.uid) { /* a user queries only their own VM */
+	if (vm && !priv && vm->d.uid != c->peer.uid) { /* a user queries only their own VM */
 		snprintf(denied, sizeof(denied), "permission denied: the VM of job %s belongs to uid %u",
-			 job, (unsigned)vm->uid);
+			 job, (unsigned)vm->d.uid);
 		vm = NULL;
 	}
 	if (vm) {
-		char created[32];
-		struct tm tm;
-		gmtime_r(&vm->created, &tm);
-		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		vj_kv_add_str(&kv, "job", vm->job);
+		hv_vmdesc_to_kv(&vm->d, HV_IN_STATUS, &kv);
 		vj_kv_add_str(&kv, "domain", vm->domain);
-		vj_kv_add_u64(&kv, "uid", vm->uid);
-		vj_kv_add_u64(&kv, "gid", vm->gid);
-		vj_kv_add_str(&kv, "image", vm->image);
 		vj_kv_add_str(&kv, "state", hv_vm_state_name(vm->state));
-		vj_kv_add_str(&kv, "virt", vm->virt);
-		vj_kv_add_u64(&kv, "cpus", vm->cpus);
-		vj_kv_add_u64(&kv, "mem_mb", vm->mem_mb);
-		vj_kv_add_u64(&kv, "scratch_mb", vm->scratch_mb);
-		if (vm->cores[0])
-			vj_kv_add_str(&kv, "cores", vm->cores);
-		vj_kv_add_str(&kv, "created", created);
-		vj_kv_add_u64(&kv, "age", (uint64_t)(time(NULL) - vm->created));
-		if (vm->state != HV_VM_BOOTING) {
-			vj_kv_add_u64(&kv, "t_image", (uint64_t)vm->t_image);
-			vj_kv_add_u64(&kv, "t_scratch", (uint64_t)vm->t_scratch);
-			vj_kv_add_u64(&kv, "t_domain", (uint64_t)vm->t_domain);
-			vj_kv_add_u64(&kv, "t_agent", (uint64_t)vm->t_agent);
-		}
+		vj_kv_add_u64(&kv, "age", (uint64_t)(time(NULL) - vm->d.created));
 		vj_kv_add_str(&kv, "run_dir", vm->run_dir);
 		vj_kv_add_str(&kv, "disk_dir", vm->disk_dir);
 	}

@@ -11,7 +11,7 @@
 static void test_create_req(void)
 {
 	struct vj_kvbuf kv;
-	struct hv_create_req rq;
+	struct hv_vmdesc rq;
 	struct vj_err err = {0};
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "job", "12");
@@ -31,6 +31,16 @@ static void test_create_req(void)
 	kv.len = base;
 	vj_kv_add_str(&kv, "cores", "0-1'");
 	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) < 0);
+	kv.len = base;
+	vj_kv_add_str(&kv, "cores", "0-1\n<"); /* the sysfs parser stops at a newline */
+	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) < 0 && strstr(err.msg, "cores"));
+	kv.len = base;
+	vj_kv_add_str(&kv, "scratch_mb", "8");
+	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) < 0 && strstr(err.msg, "scratch_mb"));
+	kv.len = base;
+	vj_kv_add_str(&kv, "scratch_mb", "2048");
+	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) == 0 && rq.scratch_mb == 2048 &&
+	      rq.t_image == -1 && !rq.virt[0]);
 	kv.len = base - 1; /* truncated entry */
 	CHECK(hv_req_parse_create(kv.data, kv.len, &rq, &err) < 0);
 	vj_kv_free(&kv);

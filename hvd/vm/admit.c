@@ -40,7 +40,7 @@ struct usage {
 static void add(struct hv_vm *vm, void *ud)
 {
 	struct usage *u = ud;
-	u->mem += vm->mem_mb;
+	u->mem += vm->d.mem_mb;
 	u->n++;
 }
 

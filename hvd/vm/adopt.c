@@ -34,8 +34,8 @@ static void drop(const struct hv_config *cfg, struct hv_vm *vm)
 {
 	struct vj_err err = {0};
 	hv_vm_teardown(vm);
-	if (hv_scratch_remove(cfg, vm->job, &err))
-		hv_err("job %s: %s", vm->job, err.msg);
+	if (hv_scratch_remove(cfg, vm->d.job, &err))
+		hv_err("job %s: %s", vm->d.job, err.msg);
 	hv_table_lock();
 	hv_table_remove_locked(vm);
 	hv_table_unlock();
@@ -59,7 +59,7 @@ static void *adopt_main(void *arg)
 	if (access(agent, F_OK) < 0)
 		vj_err_sys(&err, errno, "its agent socket %s is gone", agent);
 	else
-		fd = hv_agent_connect(agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, &err);
+		fd = hv_agent_connect(agent, vm->d.job, deadline, &vm->agent_rd, hv_vm_aborted, vm, &err);
 	if (fd >= 0) {
 		vm->agent_fd = fd;
 		if (hv_relay_start(vm, &err) == 0) {
@@ -70,7 +70,7 @@ static void *adopt_main(void *arg)
 			hv_table_changed();
 			hv_table_unlock();
 			if (!ab) {
-				hv_info("job %s: adopted VM %s (agent answered again)", vm->job,
+				hv_info("job %s: adopted VM %s (agent answered again)", vm->d.job,
 					vm->domain);
 				hv_vm_unref(vm);
 				return NULL;
@@ -79,7 +79,7 @@ static void *adopt_main(void *arg)
 	}
 	bool ab = hv_vm_aborted(vm);
 	if (ab || hv_domain_running(vm->domain) == 0) {
-		hv_info("job %s: adopted VM %s %s; cleaning up", vm->job, vm->domain,
+		hv_info("job %s: adopted VM %s %s; cleaning up", vm->d.job, vm->domain,
 			ab ? "destroyed while reconnecting" : "is gone");
 		hv_table_lock();
 		vm->state = HV_VM_DESTROYING;
@@ -88,7 +88,7 @@ static void *adopt_main(void *arg)
 	} else {
 		/* Running but mute: never destroyed on doubt; the job's epilog
 		 * or the reaper (once its job ends) removes it. */
-		hv_warn("job %s: adopted VM %s does not answer (%s); marked stopped", vm->job,
+		hv_warn("job %s: adopted VM %s does not answer (%s); marked stopped", vm->d.job,
 			vm->domain, err.msg);
 		hv_table_lock();
 		vm->state = HV_VM_STOPPED;
@@ -103,7 +103,7 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 {
 	struct adopt_ctx *ctx = ud;
 	const struct hv_config *cfg = ctx->cfg;
-	struct hv_meta m;
+	struct hv_vmdesc m;
 	struct vj_err err = {0};
 	if (!xml || hv_meta_parse(xml, strlen(xml), &m, &err)) {
 		hv_warn("domain %s: %s; not hvd's to touch", name, xml ? err.msg : "no vmjob metadata");
@@ -130,20 +130,7 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 			hv_vm_unref(vm);
 		return;
 	}
-	snprintf(vm->job, sizeof(vm->job), "%s", m.job);
-	snprintf(vm->image, sizeof(vm->image), "%s", m.image);
-	snprintf(vm->cores, sizeof(vm->cores), "%s", m.cores);
-	snprintf(vm->virt, sizeof(vm->virt), "%s", m.virt);
-	vm->uid = m.uid;
-	vm->gid = m.gid;
-	vm->cpus = m.cpus;
-	vm->mem_mb = m.mem_mb;
-	vm->scratch_mb = m.scratch_mb;
-	vm->created = m.created;
-	vm->t_image = m.t_image;
-	vm->t_scratch = m.t_scratch;
-	vm->t_domain = m.t_domain;
-	vm->t_agent = m.t_agent;
+	vm->d = m;
 	/* Commands of the previous hvd may still run in the guest under low
 	 * stream ids; start far from them. */
 	vm->next_stream = ((uint32_t)time(NULL) & 0x7fff) << 16 | 1;
@@ -152,7 +139,7 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 	vm->state = HV_VM_BOOTING; /* until the agent answers: CREATEs wait, DESTROYs abort */
 	vm->refs = 1;              /* the adopting thread's */
 	hv_table_lock();
-	if (hv_table_find_locked(vm->job)) {
+	if (hv_table_find_locked(vm->d.job)) {
 		hv_table_unlock();
 		hv_vm_unref(vm);
 		free(aj);
@@ -169,7 +156,7 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 	int rc = pthread_create(&t, &attr, adopt_main, aj);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		hv_err("job %s: cannot start the adopting thread: %s", vm->job, strerror(rc));
+		hv_err("job %s: cannot start the adopting thread: %s", vm->d.job, strerror(rc));
 		free(aj);
 		hv_table_lock();
 		vm->state = HV_VM_STOPPED;
@@ -177,8 +164,8 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 		hv_vm_unref(vm);
 		return;
 	}
-	hv_info("job %s: found VM %s of uid %u (image '%s'); adopting", vm->job, name,
-		(unsigned)vm->uid, vm->image);
+	hv_info("job %s: found VM %s of uid %u (image '%s'); adopting", vm->d.job, name,
+		(unsigned)vm->d.uid, vm->d.image);
 	ctx->adopted++;
 }
 

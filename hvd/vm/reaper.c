@@ -31,7 +31,7 @@ static void collect(struct hv_vm *vm, void *ud)
 		s->jobs = p;
 		s->cap = cap;
 	}
-	memcpy(s->jobs[s->n++], vm->job, sizeof(vm->job));
+	memcpy(s->jobs[s->n++], vm->d.job, sizeof(vm->d.job));
 }
 
 static void pass(const struct hv_config *cfg)

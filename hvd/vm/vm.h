@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/vmdesc.h"
 #include "err.h"
 #include "frame.h"
 #include "names.h"
@@ -36,14 +37,11 @@ struct hv_stream {
 };
 
 struct hv_vm {
-	/* fixed at creation */
-	char job[VJ_NAME_SZ], image[VJ_NAME_SZ], domain[80], cores[128];
-	uid_t uid;
-	gid_t gid;
-	unsigned cpus, mem_mb;
-	uint64_t scratch_mb;
+	/* What it is (base/vmdesc.h): fixed at creation, but for virt and the
+	 * phase times, which are set under the table lock once it is ready. */
+	struct hv_vmdesc d;
+	char domain[80];
 	bool scratch_asked; /* the size came from the job (--vm-scratch) */
-	time_t created;
 	bool adopting; /* found at start-up (adopt.c), not created by a CREATE */
 	char run_dir[PATH_MAX], disk_dir[PATH_MAX];
 
@@ -51,8 +49,6 @@ struct hv_vm {
 	enum hv_vm_state state;
 	bool abort; /* a DESTROY arrived while booting */
 	int refs;
-	char virt[8];
-	long t_image, t_scratch, t_domain, t_agent;
 
 	/* agent channel: fd written under agent_wlock, read only by the reader thread */
 	int agent_fd;

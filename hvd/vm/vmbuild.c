@@ -56,7 +56,7 @@ static int image(struct build *b, struct vj_err *err)
 {
 	const struct hv_config *cfg = b->cfg;
 	struct hv_image *im = &b->im;
-	if (hv_catalogue_find(cfg->catalogue, b->vm->image, im, err) ||
+	if (hv_catalogue_find(cfg->catalogue, b->vm->d.image, im, err) ||
 	    hv_cache_ensure(cfg->cache_dir, im->name, "root", &im->root, b->root, sizeof(b->root), err) ||
 	    hv_cache_ensure(cfg->cache_dir, im->name, "kernel", &im->kernel, b->kernel,
 			    sizeof(b->kernel), err) ||
@@ -86,7 +86,7 @@ static void undo_disks(struct build *b)
 {
 	struct vj_err err = {0};
 	if (hv_rmdir_flat(b->vm->disk_dir, &err) || hv_rmdir_flat(b->vm->run_dir, &err))
-		hv_err("job %s: %s", b->vm->job, err.msg);
+		hv_err("job %s: %s", b->vm->d.job, err.msg);
 }
 
 /* File or LV (hvd.conf scratch_backend); why names the size's source. */
@@ -94,8 +94,8 @@ static int scratch(struct build *b, struct vj_err *err)
 {
 	struct hv_vm *vm = b->vm;
 	char why[96];
-	hv_scratch_size_mb(b->cfg, vm->scratch_asked ? vm->scratch_mb : 0, vm->cpus, why, sizeof(why));
-	if (hv_scratch_create(b->cfg, vm->job, vm->scratch_mb, why, &b->scratch, err))
+	hv_scratch_size_mb(b->cfg, vm->scratch_asked ? vm->d.scratch_mb : 0, vm->d.cpus, why, sizeof(why));
+	if (hv_scratch_create(b->cfg, vm->d.job, vm->d.scratch_mb, why, &b->scratch, err))
 		return -1;
 	b->t_scratch = since(b);
 	return 0;
@@ -104,8 +104,8 @@ static int scratch(struct build *b, struct vj_err *err)
 static void undo_scratch(struct build *b)
 {
 	struct vj_err err = {0};
-	if (hv_scratch_remove(b->cfg, b->vm->job, &err))
-		hv_err("job %s: %s", b->vm->job, err.msg);
+	if (hv_scratch_remove(b->cfg, b->vm->d.job, &err))
+		hv_err("job %s: %s", b->vm->d.job, err.msg);
 }
 
 /* The guest's kernel command line: the image's, then what vmjob tells it. */
@@ -131,19 +131,16 @@ static void fill_spec(struct build *b)
 		hv_fs_sock_path(vm->run_dir, i, b->fs_sock[i], sizeof(b->fs_sock[i]));
 		b->fs_socks[i] = b->fs_sock[i];
 	}
-	hv_numa_nodes_of("/sys/devices/system/node", vm->cores, b->numa_nodes, sizeof(b->numa_nodes));
+	hv_numa_nodes_of("/sys/devices/system/node", vm->d.cores, b->numa_nodes, sizeof(b->numa_nodes));
 	b->spec = (struct hv_domain_spec){
-		.name = vm->domain, .virt = b->virt, .mem_mb = vm->mem_mb, .cpus = vm->cpus,
-		.cpuset = vm->cores, .kernel = b->kernel, .initrd = b->initrd, .cmdline = b->cmdline,
-		.overlay = b->overlay, .scratch = b->scratch.path, .scratch_block = b->scratch.block,
-		.console_log = b->console, .agent_sock = b->agent, .job = vm->job, .image = vm->image,
-		.uid = vm->uid, .gid = vm->gid, .created = vm->created, .instance = cfg->instance,
-		.scratch_mb = vm->scratch_mb, .t_image = -1, .t_scratch = -1, .t_domain = -1,
-		.t_agent = -1, .pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa,
-		.numa_nodes = b->numa_nodes, .disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
+		.name = vm->domain, .d = vm->d, .kernel = b->kernel, .initrd = b->initrd,
+		.cmdline = b->cmdline, .overlay = b->overlay, .scratch = b->scratch.path,
+		.scratch_block = b->scratch.block, .console_log = b->console, .agent_sock = b->agent,
+		.pin_vcpus = cfg->pin_vcpus, .numa_mode = cfg->numa, .numa_nodes = b->numa_nodes, .disk_cache = cfg->disk_cache, .disk_io = cfg->disk_io,
 		.fs_socks = b->fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
 		.net_user = cfg->network == HV_NET_USER,
 	};
+	snprintf(b->spec.d.virt, sizeof(b->spec.d.virt), "%s", b->virt); /* the probe's answer */
 }
 
 /* The filesystem gateways and the domain. vhost-user: QEMU connects to the
@@ -159,7 +156,7 @@ static int domain(struct build *b, struct vj_err *err)
 	cleanup_free char *xml = hv_domain_xml(&b->spec);
 	if (!xml)
 		return vj_err_set(err, ENOMEM, "out of memory building the domain XML");
-	hv_debug("job %s: domain XML:\n%s", b->vm->job, xml);
+	hv_debug("job %s: domain XML:\n%s", b->vm->d.job, xml);
 	if (b->spec.fs_virtiofs && hv_fs_start(b->cfg, b->vm, b->virt, err))
 		return -1;
 	if (hv_domain_start(xml, b->vm->domain, err))
@@ -174,7 +171,7 @@ static void undo_domain(struct build *b)
 {
 	struct vj_err err = {0};
 	if (hv_domain_destroy(b->vm->domain, &err) < 0)
-		hv_err("job %s: %s", b->vm->job, err.msg);
+		hv_err("job %s: %s", b->vm->d.job, err.msg);
 	hv_fs_stop(b->vm); /* after the domain: its channels are closed by now */
 }
 
@@ -187,7 +184,7 @@ static void boot_failed(struct build *b, struct vj_err *err)
 		snprintf(last, sizeof(last), "last console line: '%s'", tail);
 	else
 		snprintf(last, sizeof(last), "the console printed nothing");
-	hv_warn("job %s: %s", b->vm->job, last);
+	hv_warn("job %s: %s", b->vm->d.job, last);
 	if (err->code == ETIMEDOUT)
 		vj_err_set(err, ETIMEDOUT, "the guest agent did not answer within %u s (boot_timeout; %s)",
 			   b->cfg->boot_timeout, last);
@@ -201,7 +198,7 @@ static int agent(struct build *b, struct vj_err *err)
 {
 	struct hv_vm *vm = b->vm;
 	long long deadline = hv_now_ms() + (long long)b->cfg->boot_timeout * 1000;
-	int fd = hv_agent_connect(b->agent, vm->job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
+	int fd = hv_agent_connect(b->agent, vm->d.job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
 	if (fd < 0) {
 		if (err->code == ETIMEDOUT || err->code == EPIPE)
 			boot_failed(b, err);
@@ -209,11 +206,11 @@ static int agent(struct build *b, struct vj_err *err)
 	}
 	vm->agent_fd = fd;
 	b->t_agent = since(b);
-	b->spec.t_image = b->t_image, b->spec.t_scratch = b->t_scratch;
-	b->spec.t_domain = b->t_domain, b->spec.t_agent = b->t_agent;
+	b->spec.d.t_image = b->t_image, b->spec.d.t_scratch = b->t_scratch;
+	b->spec.d.t_domain = b->t_domain, b->spec.d.t_agent = b->t_agent;
 	struct vj_err merr = {0};
-	if (hv_domain_set_meta(&b->spec, &merr))
-		hv_warn("job %s: %s", vm->job, merr.msg);
+	if (hv_domain_set_meta(vm->domain, &b->spec.d, &merr))
+		hv_warn("job %s: %s", vm->d.job, merr.msg);
 	return hv_relay_start(vm, err);
 }
 
@@ -254,18 +251,18 @@ int hv_vm_build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, str
 	}
 	if (k < NPHASES) {
 		hv_info("job %s: start-up failed in phase '%s'; undoing it and the %zu before it",
-			vm->job, phases[k].name, k);
+			vm->d.job, phases[k].name, k);
 		for (size_t i = k + 1; i-- > 0;)
 			if (phases[i].undo)
 				phases[i].undo(b);
 		return -1;
 	}
 	hv_table_lock();
-	strcpy(vm->virt, b->virt);
-	vm->t_image = b->t_image;
-	vm->t_scratch = b->t_scratch;
-	vm->t_domain = b->t_domain;
-	vm->t_agent = b->t_agent;
+	strcpy(vm->d.virt, b->virt);
+	vm->d.t_image = b->t_image;
+	vm->d.t_scratch = b->t_scratch;
+	vm->d.t_domain = b->t_domain;
+	vm->d.t_agent = b->t_agent;
 	hv_table_unlock();
 	return 0;
 }

@@ -22,9 +22,9 @@
 void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
 {
 	/* Config paths are checked at startup to leave room for these. */
-	hv_path(vm->run_dir, sizeof(vm->run_dir), "%s/vm/%s", cfg->run_dir, vm->job);
-	hv_path(vm->disk_dir, sizeof(vm->disk_dir), "%s/vm/%s", cfg->state_dir, vm->job);
-	hv_path(vm->domain, sizeof(vm->domain), HV_DOMAIN_PREFIX "%s", vm->job);
+	hv_path(vm->run_dir, sizeof(vm->run_dir), "%s/vm/%s", cfg->run_dir, vm->d.job);
+	hv_path(vm->disk_dir, sizeof(vm->disk_dir), "%s/vm/%s", cfg->state_dir, vm->d.job);
+	hv_path(vm->domain, sizeof(vm->domain), HV_DOMAIN_PREFIX "%s", vm->d.job);
 }
 
 bool hv_vm_aborted(void *ud)
@@ -42,22 +42,18 @@ void hv_vm_teardown(struct hv_vm *vm)
 	struct vj_err err = {0};
 	hv_relay_stop(vm);
 	if (hv_domain_destroy(vm->domain, &err) < 0)
-		hv_err("job %s: %s", vm->job, err.msg);
+		hv_err("job %s: %s", vm->d.job, err.msg);
 	hv_fs_stop(vm); /* after the domain: its channels are closed by now */
 	if (hv_rmdir_flat(vm->disk_dir, &err))
-		hv_err("job %s: %s", vm->job, err.msg);
+		hv_err("job %s: %s", vm->d.job, err.msg);
 	if (hv_rmdir_flat(vm->run_dir, &err))
-		hv_err("job %s: %s", vm->job, err.msg);
+		hv_err("job %s: %s", vm->d.job, err.msg);
 }
 
-static void fill_res(const struct hv_vm *vm, struct hv_create_res *res)
+static void fill_res(const struct hv_vm *vm, struct hv_vmdesc *res, char domain[80])
 {
-	snprintf(res->domain, sizeof(res->domain), "%s", vm->domain);
-	snprintf(res->virt, sizeof(res->virt), "%s", vm->virt);
-	res->t_image = vm->t_image;
-	res->t_scratch = vm->t_scratch;
-	res->t_domain = vm->t_domain;
-	res->t_agent = vm->t_agent;
+	*res = vm->d;
+	snprintf(domain, 80, "%s", vm->domain);
 }
 
 /* The scratch volume outlives the domain and dirs teardown removes (an LV
@@ -69,26 +65,26 @@ static void scratch_remove(const struct hv_config *cfg, const char *job)
 		hv_err("job %s: %s", job, err.msg);
 }
 
-int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
-		 struct hv_create_res *res, struct vj_err *err)
+int hv_vm_create(const struct hv_config *cfg, const struct hv_vmdesc *rq, struct hv_vmdesc *res,
+		 char domain[80], struct vj_err *err)
 {
 	long long t0 = hv_now_ms();
 	hv_table_lock();
 	struct hv_vm *vm = hv_table_find_locked(rq->job);
 	if (vm) {
 		/* Idempotent: a second CREATE joins the first. */
-		if (vm->uid != rq->uid || strcmp(vm->image, rq->image)) {
+		if (vm->d.uid != rq->uid || strcmp(vm->d.image, rq->image)) {
 			hv_table_unlock();
 			return vj_err_set(err, EEXIST,
 					  "job %s already has a VM (uid %u, image '%s')", rq->job,
-					  (unsigned)vm->uid, vm->image);
+					  (unsigned)vm->d.uid, vm->d.image);
 		}
 		hv_vm_ref_locked(vm);
 		while (vm->state == HV_VM_BOOTING)
 			hv_table_wait();
 		int rc = 0;
 		if (vm->state == HV_VM_READY)
-			fill_res(vm, res);
+			fill_res(vm, res, domain);
 		else if (hv_table_find_locked(rq->job) != vm)
 			rc = vj_err_set(err, ECANCELED, "the VM of job %s failed to start or was destroyed",
 					rq->job);
@@ -110,26 +106,21 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 		hv_table_unlock();
 		return vj_err_set(err, ENOMEM, "out of memory");
 	}
-	snprintf(vm->job, sizeof(vm->job), "%s", rq->job);
-	snprintf(vm->image, sizeof(vm->image), "%s", rq->image);
-	snprintf(vm->cores, sizeof(vm->cores), "%s", rq->cores);
-	vm->uid = rq->uid;
-	vm->gid = rq->gid;
-	vm->cpus = rq->cpus;
-	vm->mem_mb = rq->mem_mb;
-	vm->scratch_mb = hv_scratch_size_mb(cfg, rq->scratch_mb, rq->cpus, NULL, 0);
+	vm->d = *rq;
+	snprintf(vm->d.instance, sizeof(vm->d.instance), "%s", cfg->instance);
+	vm->d.scratch_mb = hv_scratch_size_mb(cfg, rq->scratch_mb, rq->cpus, NULL, 0);
 	vm->scratch_asked = rq->scratch_mb != 0;
-	vm->created = time(NULL);
+	vm->d.created = time(NULL);
 	vm->state = HV_VM_BOOTING;
-	strcpy(vm->virt, "-");
+	strcpy(vm->d.virt, "-"); /* until the probe says */
 	hv_vm_paths(cfg, vm);
 	vm->refs = 1; /* ours */
 	hv_table_add_locked(vm);
 	hv_table_unlock();
 
 	hv_info("job %s: creating VM (uid %u, image '%s', %u cpus, %u MiB, scratch %llu MiB%s%s)",
-		vm->job, (unsigned)vm->uid, vm->image, vm->cpus, vm->mem_mb,
-		(unsigned long long)vm->scratch_mb, vm->cores[0] ? ", cores " : "", vm->cores);
+		vm->d.job, (unsigned)vm->d.uid, vm->d.image, vm->d.cpus, vm->d.mem_mb,
+		(unsigned long long)vm->d.scratch_mb, vm->d.cores[0] ? ", cores " : "", vm->d.cores);
 	/* Leftovers of an earlier life of this job (hvd killed mid-create) would
 	 * make mkdir fail; they belong to no live VM in our table, so clear them. */
 	int rc;
@@ -147,7 +138,7 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	struct vj_err ignore;
 	hv_rmdir_flat(vm->disk_dir, &ignore);
 	hv_rmdir_flat(vm->run_dir, &ignore);
-	hv_scratch_remove(cfg, vm->job, &ignore);
+	hv_scratch_remove(cfg, vm->d.job, &ignore);
 	rc = hv_vm_build(cfg, vm, t0, err);
 	bool built = rc == 0; /* else its phases undid themselves */
 	hv_table_lock();
@@ -156,11 +147,11 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	if (rc) {
 		vm->state = HV_VM_DESTROYING;
 		hv_table_unlock();
-		vj_err_prefix(err, "cannot start the VM of job %s", vm->job);
+		vj_err_prefix(err, "cannot start the VM of job %s", vm->d.job);
 		hv_err("%s", err->msg);
 		if (built) { /* a DESTROY came after the last phase: undo it all */
 			hv_vm_teardown(vm);
-			scratch_remove(cfg, vm->job);
+			scratch_remove(cfg, vm->d.job);
 		}
 		hv_table_lock();
 		hv_table_remove_locked(vm);
@@ -170,10 +161,10 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_create_req *rq,
 	}
 	vm->state = HV_VM_READY;
 	hv_table_changed();
-	fill_res(vm, res);
+	fill_res(vm, res, domain);
 	hv_table_unlock();
 	hv_info("job %s: VM %s ready (%s): t_image=%ld t_scratch=%ld t_domain=%ld t_agent=%ld ms",
-		vm->job, vm->domain, res->virt, res->t_image, res->t_scratch, res->t_domain,
+		vm->d.job, vm->domain, res->virt, res->t_image, res->t_scratch, res->t_domain,
 		res->t_agent);
 	hv_vm_unref(vm);
 	return 0;
@@ -188,7 +179,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 		/* Not in our table (e.g. hvd restarted): the real systems are the
 		 * truth, so clean whatever of the job they still hold. */
 		struct hv_vm tmp = {.agent_fd = -1};
-		snprintf(tmp.job, sizeof(tmp.job), "%s", job);
+		snprintf(tmp.d.job, sizeof(tmp.d.job), "%s", job);
 		hv_vm_paths(cfg, &tmp);
 		/* Another hvd on this host (another instance) may run this job's
 		 * domain name: never destroy what is not ours. */
@@ -228,7 +219,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 	hv_table_unlock();
 	hv_info("job %s: destroying VM %s", job, vm->domain);
 	hv_vm_teardown(vm);
-	scratch_remove(cfg, vm->job);
+	scratch_remove(cfg, vm->d.job);
 	hv_table_lock();
 	hv_table_remove_locked(vm);
 	hv_table_unlock();

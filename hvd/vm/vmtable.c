@@ -39,7 +39,7 @@ void hv_table_changed(void)
 struct hv_vm *hv_table_find_locked(const char *job)
 {
 	for (struct hv_vm *vm = table; vm; vm = vm->next)
-		if (!strcmp(vm->job, job))
+		if (!strcmp(vm->d.job, job))
 			return vm;
 	return NULL;
 }

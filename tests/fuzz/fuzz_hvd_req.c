@@ -10,12 +10,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hv_create_req rq;
+	struct hv_vmdesc rq;
 	struct vj_err err;
 	char job[VJ_NAME_SZ];
 	if (hv_req_parse_create(data, size, &rq, &err) == 0) {
 		/* What the server trusts afterwards must hold. */
-		if (strlen(rq.job) == 0 || strlen(rq.job) > 64 || rq.cpus < 1 || rq.mem_mb < 64)
+		if (!vj_name_valid(rq.job) || !vj_name_valid(rq.image) || rq.cpus < 1 ||
+		    rq.cpus > 1024 || rq.mem_mb < 64 || (rq.scratch_mb && rq.scratch_mb < 16) ||
+		    strpbrk(rq.cores, "'\"<>& "))
 			abort();
 	}
 	(void)hv_req_parse_job(data, size, job, &err);
