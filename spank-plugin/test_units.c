@@ -72,19 +72,7 @@ int main(void)
 	char *toolong[] = {longsock};
 	CHECK(parse(&c, 1, toolong, &err) < 0);
 
-	CHECK(vj_name_valid("minimal"));
-	CHECK(vj_name_valid("deb-12.3_x86"));
-	CHECK(!vj_name_valid(""));
-	CHECK(!vj_name_valid("a b"));
-	CHECK(!vj_name_valid("../etc"));
-	CHECK(!vj_name_valid("x/y"));
-	char name[80];
-	memset(name, 'a', 64);
-	name[64] = '\0';
-	CHECK(vj_name_valid(name));
-	name[64] = 'a';
-	name[VJ_NAME_MAX + 1] = '\0';
-	CHECK(!vj_name_valid(name));
+	/* image names: common/test_names.c */
 	char *mp[] = {"/tmp/mp.conf", "0 hostname\n1 uname -r\n"};
 	CHECK(vmjob_looks_multiprog(2, mp));
 	char *mp2[] = {"/x.conf", "# comment\n0-3,7 prog a\n\n* other\n"};

@@ -93,7 +93,9 @@ int hv_field_parse(const struct hv_field *f, struct hv_vmdesc *d, const char *te
 		   struct vj_err *err)
 {
 	uint64_t v;
-	if (strlen(text) >= f->size && f->type <= HV_F_PATH)
+	bool is_string = f->type == HV_F_NAME || f->type == HV_F_CORES || f->type == HV_F_VIRT ||
+			 f->type == HV_F_PATH;
+	if (is_string && strlen(text) >= f->size)
 		return vj_err_set(err, EINVAL, "'%s' is too long", f->name);
 	switch (f->type) {
 	case HV_F_NAME:

@@ -72,21 +72,6 @@ static void test_catalogue(void)
 	CHECK(hv_catalogue_parse("[a]\0", 4, "u", &c, &err) == -1);
 }
 
-static void test_names(void)
-{
-	CHECK(vj_name_valid("12345"));
-	CHECK(vj_name_valid("minimal-1.0_x"));
-	CHECK(!vj_name_valid(""));
-	CHECK(!vj_name_valid(".."));
-	CHECK(!vj_name_valid("a/b"));
-	CHECK(!vj_name_valid("-rf"));
-	CHECK(!vj_name_valid("a b"));
-	char long_name[80];
-	memset(long_name, 'a', 65);
-	long_name[VJ_NAME_MAX + 1] = '\0';
-	CHECK(!vj_name_valid(long_name));
-}
-
 /* An unknown name names its close matches (file:// goes through the
  * same fetch as http://). */
 static void test_close_matches(void)
@@ -146,6 +131,5 @@ int main(void)
 		return 1;
 	};
 	test_catalogue();
-	test_names();
 	return CHECK_DONE();
 }

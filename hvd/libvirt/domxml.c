@@ -153,5 +153,5 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	hv_xml_add(dom, "on_reboot", "destroy");
 	hv_xml_add(dom, "on_crash", "destroy");
 	devices(dom, s);
-	return hv_xml_dump(doc, 0);
+	return hv_xml_dump(doc, false);
 }

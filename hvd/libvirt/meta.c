@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ char *hv_meta_xml(const struct hv_vmdesc *d)
 	if (!vm)
 		return NULL;
 	xmlDocSetRootElement(doc, vm);
-	return hv_xml_dump(doc, 1);
+	return hv_xml_dump(doc, true);
 }
 
 static const struct hv_field *field_named(const char *name)
@@ -59,8 +60,9 @@ int hv_meta_parse(const char *xml, size_t len, struct hv_vmdesc *d, struct vj_er
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (strcmp((const char *)root->name, "vm"))
 		return vj_err_set(err, EINVAL, "metadata is <%.32s>, not <vm>", (const char *)root->name);
-	unsigned seen = 0; /* bit i: field i read (the first of repeated elements counts) */
-	_Static_assert(sizeof(seen) * CHAR_BIT >= 32, "field bits");
+	/* bit i: field i read (the first of repeated elements counts); the
+	 * descriptor has fewer than 32 fields */
+	uint32_t seen = 0;
 	char text[PATH_MAX];
 	for (xmlNodePtr n = root->children; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
@@ -68,18 +70,18 @@ int hv_meta_parse(const char *xml, size_t len, struct hv_vmdesc *d, struct vj_er
 		const struct hv_field *f = field_named((const char *)n->name);
 		if (!f)
 			continue;
-		unsigned bit = 1u << (f - HV_VMDESC_FIELDS);
+		uint32_t bit = UINT32_C(1) << (f - HV_VMDESC_FIELDS);
 		if (seen & bit)
 			continue;
 		seen |= bit;
-		if (hv_xml_text(n, text, sizeof(text)) || strlen(text) >= sizeof(text) - 1)
+		if (hv_xml_text(n, text, sizeof(text)))
 			return vj_err_set(err, EINVAL, "metadata field '%s' is malformed or too long",
 					  f->name);
 		if (hv_field_parse(f, d, text, HV_IN_META, err))
 			return vj_err_prefix(err, "metadata");
 	}
 	for (size_t i = 0; i < HV_VMDESC_NFIELDS; i++)
-		if ((HV_VMDESC_FIELDS[i].flags & HV_NEED_META) && !(seen & (1u << i)))
+		if ((HV_VMDESC_FIELDS[i].flags & HV_NEED_META) && !(seen & (UINT32_C(1) << i)))
 			return vj_err_set(err, EINVAL, "metadata field '%s' is missing",
 					  HV_VMDESC_FIELDS[i].name);
 	if (!d->virt[0])

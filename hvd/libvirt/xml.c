@@ -79,7 +79,7 @@ int hv_xml_text(xmlNodePtr node, char *out, size_t outsz)
 	return rc;
 }
 
-char *hv_xml_dump(xmlDocPtr doc, int bare)
+char *hv_xml_dump(xmlDocPtr doc, bool bare)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	if (!buf)

@@ -5,6 +5,7 @@
 #ifndef HV_XML_H
 #define HV_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libxml/tree.h>
@@ -23,7 +24,7 @@ int hv_xml_text(xmlNodePtr node, char *out, size_t outsz);
 /* The whole document as malloc'd text (libxml2's own escaping), NULL on
  * out-of-memory. With no XML declaration when bare (for libvirt's APIs
  * that take one element). */
-char *hv_xml_dump(xmlDocPtr doc, int bare);
+char *hv_xml_dump(xmlDocPtr doc, bool bare);
 /* A child element holding text (escaped on output). */
 xmlNodePtr hv_xml_add(xmlNodePtr parent, const char *name, const char *text);
 /* An attribute printed from a format. */

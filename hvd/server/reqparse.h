@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "vm/vmlife.h"
+#include "base/vmdesc.h"
 #include "names.h"
 
 /* CREATE: kv job uid gid cpus mem_mb image [cores] [scratch_mb]. */
