@@ -25,6 +25,13 @@ static inline void vj_closep(int *fd)
 		errno = saved;
 	}
 }
+/* Close a cleanup_close fd before its scope ends (a pipe end the child
+ * holds now), so the cleanup does not close it, or a reused number, again. */
+static inline void vj_close_now(int *fd)
+{
+	vj_closep(fd);
+	*fd = -1;
+}
 static inline void vj_fclosep(FILE **f)
 {
 	if (*f) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "validate.h"
 #include "vqserve.h"
 
@@ -121,8 +122,8 @@ static int control(struct bridge *b)
 	struct vu_msg m, reply, sreply;
 	int fds[VU_MAX_FDS];
 	unsigned nfds;
-	char why[200];
-	int r = vu_recv(b->sock, &m, fds, &nfds, why, sizeof(why));
+	struct vj_err err = { 0 };
+	int r = vu_recv(b->sock, &m, fds, &nfds, &err);
 	if (r == 0)
 		return 1;
 	bool asked = false;
@@ -131,9 +132,9 @@ static int control(struct bridge *b)
 		asked = b->ctl >= 0 && vu_server_replies(m.request);
 	}
 	if (r > 0)
-		r = vu_handle(&b->dev, &m, fds, nfds, &reply, why, sizeof(why));
+		r = vu_handle(&b->dev, &m, fds, nfds, &reply, &err);
 	if (r < 0) {
-		fprintf(stderr, "vmfs-server: vhost-user: %s\n", why);
+		fprintf(stderr, "vmfs-server: vhost-user: %s\n", err.msg);
 		return -1;
 	}
 	if (asked) {
@@ -141,15 +142,14 @@ static int control(struct bridge *b)
 		 * requests); if it dies meanwhile, take_over made ours true. */
 		int fds2[VU_MAX_FDS];
 		unsigned n2;
-		int s = vu_recv(b->ctl, &sreply, fds2, &n2, why, sizeof(why));
+		int s = vu_recv(b->ctl, &sreply, fds2, &n2, &err);
 		for (unsigned i = 0; i < (s > 0 ? n2 : 0); i++)
 			close(fds2[i]);
 		if (s > 0 && sreply.request == m.request && sreply.size == reply.size) {
 			reply = sreply;
 		} else {
 			take_over(b);
-			char w2[8];
-			(void)vu_handle(&b->dev, &m, NULL, 0, &reply, w2, sizeof(w2));
+			(void)vu_handle(&b->dev, &m, NULL, 0, &reply, NULL);
 		}
 	}
 	if (r > 0 && vu_send(b->sock, &reply) < 0) {
@@ -174,7 +174,7 @@ static int accept_qemu(int listen_fd, const char *path, uid_t peer_uid, volatile
 		}
 		if (p <= 0)
 			continue;
-		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		cleanup_close int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
 				continue;
@@ -185,10 +185,9 @@ static int accept_qemu(int listen_fd, const char *path, uid_t peer_uid, volatile
 		socklen_t len = sizeof(cr);
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
 		    (cr.uid == peer_uid || cr.uid == 0) && fcntl(c, F_SETFL, 0) == 0)
-			return c;
+			return vj_steal_fd(c);
 		fprintf(stderr, "vmfs-server: refusing a connection from uid %u pid %d (QEMU runs as %u)\n",
 			(unsigned)cr.uid, (int)cr.pid, (unsigned)peer_uid);
-		close(c);
 	}
 	return -1;
 }

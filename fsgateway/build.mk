@@ -14,7 +14,7 @@ UNIT_LINK_fsgateway := $(B)/san/lib/libfsgw.a $(B)/san/lib/libvjcommon.a $(FUSE3
 $(FSGW_SERVER): $(B)/fsgateway/server_main.o $(B)/lib/libfsgw.a $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) -o $@ $^ $(FUSE3_LIBS) -lpthread
 
-$(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o)
+$(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o) $(LIBCOMMON)
 	$(CC) -static -pthread $(VJ_LDFLAGS) -o $@ $^
 
 all: $(FSGW_SERVER) $(FSGW_CLIENT)

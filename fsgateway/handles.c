@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+
 #define CHUNK 1024u
 #define MAX_CHUNKS 4096u        /* 4 M slots: far beyond any fd limit */
 #define ROOT_INDEX 1u
@@ -78,6 +80,7 @@ static uint32_t inode_alloc(struct fsgw *g)
 
 int fsgw_tables_init(struct fsgw *g, int root_fd, struct vj_err *err)
 {
+	cleanup_close int fd = root_fd; /* ours from here, kept in the root inode */
 	g->nbuckets = 1u << 16;
 	g->hash = calloc(g->nbuckets, sizeof(*g->hash));
 	g->inodes = calloc(1, sizeof(*g->inodes));
@@ -87,12 +90,12 @@ int fsgw_tables_init(struct fsgw *g, int root_fd, struct vj_err *err)
 	g->inodes->elem = sizeof(struct fsgw_inode);
 	g->fhs->elem = sizeof(struct fsgw_fh);
 	struct stat st;
-	if (fsgw_stat(root_fd, &st) < 0)
+	if (fsgw_stat(fd, &st) < 0)
 		return vj_err_sys(err, errno, "stat of the export root");
 	if (inode_alloc(g) == 0)  /* makes chunk 0, which holds the root slot */
 		return vj_err_sys(err, errno, "allocating the inode tables");
 	struct fsgw_inode *root = slot(g->inodes, ROOT_INDEX);
-	*root = (struct fsgw_inode){ .fd = root_fd, .gen = 0, .type = st.st_mode & S_IFMT,
+	*root = (struct fsgw_inode){ .fd = vj_steal_fd(fd), .gen = 0, .type = st.st_mode & S_IFMT,
 				     .dev = st.st_dev, .ino = st.st_ino, .nlookup = 1 };
 	uint32_t b = bucket(g, st.st_dev, st.st_ino);
 	root->hnext = g->hash[b];

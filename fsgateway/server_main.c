@@ -167,15 +167,13 @@ static int connect_channel(const char *path, struct vj_err *err)
 		return vj_err_set(err, ENAMETOOLONG, "channel socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
 	for (int i = 0;; i++) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return vj_err_sys(err, errno, "socket");
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return fd;
-		int e = errno;
-		close(fd);
-		if ((e != ENOENT && e != ECONNREFUSED) || i >= 100)
-			return vj_err_sys(err, e, "connecting to the channel %s", path);
+			return vj_steal_fd(fd);
+		if ((errno != ENOENT && errno != ECONNREFUSED) || i >= 100)
+			return vj_err_sys(err, errno, "connecting to the channel %s", path);
 		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
 	}
 }
@@ -196,25 +194,21 @@ static int setup(struct opts *o, struct fsgw *g, struct vj_err *err)
 		return vj_err_prefix(err, "dropping privileges to uid %u", (unsigned)o->id.uid);
 	umask(0);  /* the guest kernel already applied the guest's umask */
 	/* Opened as the owner: an export the owner cannot reach stays shut. */
-	int root = open(o->export, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int root = open(o->export, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return vj_err_sys(err, errno, "opening the export %s as uid %u", o->export, (unsigned)o->id.uid);
 	g->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (g->proc_fd < 0) {
-		close(root);
+	if (g->proc_fd < 0)
 		return vj_err_sys(err, errno, "opening /proc/self/fd");
-	}
 	g->uid = o->id.uid;
 	g->gid = o->id.gid;
 	g->timeout = o->timeout;
 	g->chan.wfd = fd;
 	g->chan.v.uid = o->id.uid;
 	g->chan.v.gid = o->id.gid;
-	if (!(g->rbuf = malloc(FSGW_MAX_READ))) {
-		close(root);
+	if (!(g->rbuf = malloc(FSGW_MAX_READ)))
 		return vj_err_sys(err, ENOMEM, "read buffer");
-	}
-	if (fsgw_tables_init(g, root, err) < 0)
+	if (fsgw_tables_init(g, vj_steal_fd(root), err) < 0)
 		return vj_err_prefix(err, "export %s", o->export);
 	return fd;
 }

@@ -167,8 +167,8 @@ static int handle(struct vu_dev *d, uint32_t req, const void *p, uint32_t size, 
 	struct vu_msg m = { .request = req, .flags = 1, .size = size };
 	if (size)
 		memcpy(m.p.bytes, p, size);
-	char why[200];
-	return vu_handle(d, &m, NULL, 0, reply, why, sizeof(why));
+	struct vj_err err;
+	return vu_handle(d, &m, NULL, 0, reply, &err);
 }
 
 static void test_vhost_user(void)

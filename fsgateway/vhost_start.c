@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "cleanup.h"
 #include "vqserve.h"
 
 static volatile sig_atomic_t stop;
@@ -44,7 +45,7 @@ static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
 	if (strlen(path) + 4 >= sizeof(sa.sun_path))
 		return vj_err_set(err, ENAMETOOLONG, "socket path too long: %s", path);
 	tmp_name(path, sa.sun_path, sizeof(sa.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "socket");
 	unlink(sa.sun_path);
@@ -53,12 +54,11 @@ static int listen_at(const char *path, uid_t uid, gid_t gid, struct vj_err *err)
 	umask(old);
 	if (r < 0 || chown(sa.sun_path, uid, gid) < 0 || chmod(sa.sun_path, 0600) < 0 ||
 	    listen(fd, 4) < 0) {
-		int e = errno;
+		vj_err_sys(err, errno, "listening on %s", path);
 		unlink(sa.sun_path);
-		close(fd);
-		return vj_err_sys(err, e, "listening on %s", path);
+		return -1;
 	}
-	return fd;
+	return vj_steal_fd(fd);
 }
 
 /* The server ends at EOF on its control socket; give it a moment, then
@@ -77,9 +77,11 @@ static void reap(pid_t child)
 	waitpid(child, &st, 0);
 }
 
-static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
+/* Owns ctl: closing it (at any return) is what ends the server. */
+static int run_bridge(int lfd, int ctl_fd, pid_t child, struct vq_shared *sh,
 		      const struct fsgw_vhost *v, const struct fsgw_ident *id)
 {
+	cleanup_close int ctl = ctl_fd;
 	struct vj_err err = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll returns */
 	sigaction(SIGTERM, &sa, NULL);
@@ -98,7 +100,7 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 		if (r == 1)
 			fprintf(stderr, "vmfs-server: renaming %s: %s\n", tmp, strerror(errno));
 		unlink(tmp);
-		close(ctl);
+		vj_close_now(&ctl);
 		reap(child);
 		return 1;
 	}
@@ -106,7 +108,7 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 	 * and the guest's memory, as the job owner like the server. */
 	if (fsgw_keep_fds(lfd, ctl, &err) < 0 || fsgw_drop_privileges(id, &err) < 0) {
 		fprintf(stderr, "vmfs-server: bridge: %s\n", err.msg);
-		close(ctl);
+		vj_close_now(&ctl);
 		reap(child);
 		return 1;
 	}
@@ -114,7 +116,7 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 	 * to run (valgrind, for one, refuses to have it changed). */
 	if (fsgw_set_fd_limit(64, &err) < 0)
 		fprintf(stderr, "vmfs-server: bridge: %s (going on)\n", err.msg);
-	int rc = fsgw_bridge_run(lfd, v->path, v->sock_uid, ctl, child, sh, &stop);
+	int rc = fsgw_bridge_run(lfd, v->path, v->sock_uid, vj_steal_fd(ctl), child, sh, &stop);
 	reap(child);
 	return rc;
 }
@@ -122,7 +124,7 @@ static int run_bridge(int lfd, int ctl, pid_t child, struct vq_shared *sh,
 struct fsgw_vqio *fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw_ident *id,
 				   struct vj_err *err)
 {
-	struct fsgw_vqio *x = calloc(1, sizeof(*x));
+	cleanup_free struct fsgw_vqio *x = calloc(1, sizeof(*x));
 	if (!x) {
 		vj_err_sys(err, ENOMEM, "vhost-user state");
 		return NULL;
@@ -131,42 +133,34 @@ struct fsgw_vqio *fsgw_vhost_start(const struct fsgw_vhost *v, const struct fsgw
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
 		vj_err_sys(err, errno, "shared page");
-		free(x);
 		return NULL;
 	}
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		sh->q[i].inflight_head = -1;
 	int sp[2] = { -1, -1 };
-	int lfd = listen_at(v->path, v->sock_uid, v->sock_gid, err);
-	if (lfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		if (lfd >= 0) {
-			vj_err_sys(err, errno, "socketpair");
-			close(lfd);
-		}
-		munmap(sh, sizeof(*sh));
-		free(x);
-		return NULL;
-	}
-	pid_t child = fork();
+	cleanup_close int lfd = listen_at(v->path, v->sock_uid, v->sock_gid, err);
+	if (lfd >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		vj_err_sys(err, errno, "socketpair");
+	cleanup_close int bridge_end = sp[0];
+	cleanup_close int server_end = sp[1];
+	pid_t child = server_end < 0 ? -1 : fork();
 	if (child < 0) {
-		vj_err_sys(err, errno, "fork");
-		close(lfd), close(sp[0]), close(sp[1]);
+		if (server_end >= 0)
+			vj_err_sys(err, errno, "fork");
 		munmap(sh, sizeof(*sh));
-		free(x);
 		return NULL;
 	}
 	if (child == 0) {
 		/* The server. When the bridge goes, however it goes, the
-		 * kernel closes its end and the server ends at that EOF. */
-		close(lfd);
-		close(sp[0]);
+		 * kernel closes its end and the server ends at that EOF;
+		 * the listening socket and the bridge's end close here. */
 		vu_init(&x->dev);
-		x->ctl = sp[1];
+		x->ctl = vj_steal_fd(server_end);
 		x->sh = sh;
 		x->cur = -1;
-		return x;
+		return vj_steal_ptr(x);
 	}
-	close(sp[1]);
-	free(x);
-	exit(run_bridge(lfd, sp[0], child, sh, v, id));
+	vj_close_now(&server_end);
+	free(vj_steal_ptr(x));
+	exit(run_bridge(vj_steal_fd(lfd), vj_steal_fd(bridge_end), child, sh, v, id));
 }

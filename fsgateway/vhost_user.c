@@ -86,25 +86,15 @@ void vu_free(struct vu_dev *d)
 	}
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
-			 char *why, size_t whysz)
+			 struct vj_err *err)
 {
 	uint32_t n;
 	if (m->size < 8)
-		return fail(why, whysz, "SET_MEM_TABLE of %u bytes", m->size);
+		return vj_err_set(err, EPROTO, "SET_MEM_TABLE of %u bytes", m->size);
 	memcpy(&n, m->p.bytes, 4);
 	if (n == 0 || n > VQ_MAX_REGIONS || n != nfds || m->size < 8 + n * sizeof(struct vu_region_msg))
-		return fail(why, whysz, "SET_MEM_TABLE with %u regions, %u fds, %u bytes", n, nfds,
+		return vj_err_set(err, EPROTO, "SET_MEM_TABLE with %u regions, %u fds, %u bytes", n, nfds,
 			    m->size);
 	struct vq_mem nm = { .n = 0, .gen = d->mem.gen + 1 };
 	for (uint32_t i = 0; i < n; i++) {
@@ -113,15 +103,15 @@ static int set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, uns
 		if (r.size == 0 || r.gpa + r.size < r.gpa || r.uva + r.size < r.uva ||
 		    r.mmap_offset + r.size < r.mmap_offset || r.mmap_offset + r.size > SIZE_MAX) {
 			unmap_all(&nm);
-			return fail(why, whysz, "SET_MEM_TABLE region %u has impossible bounds", i);
+			return vj_err_set(err, EPROTO, "SET_MEM_TABLE region %u has impossible bounds", i);
 		}
 		size_t len = (size_t)(r.mmap_offset + r.size);
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fds[i], 0);
 		if (p == MAP_FAILED) {
-			int e = errno;
+			vj_err_sys(err, errno, "mapping guest memory region %u (%llu MiB)", i,
+				   (unsigned long long)(r.size >> 20));
 			unmap_all(&nm);
-			return fail(why, whysz, "mapping guest memory region %u (%llu MiB): %s", i,
-				    (unsigned long long)(r.size >> 20), strerror(e));
+			return -1;
 		}
 		nm.r[nm.n++] = (struct vq_region){ .gpa = r.gpa, .size = r.size, .uva = r.uva,
 						   .host = (uint8_t *)p + r.mmap_offset, .map = p,
@@ -136,35 +126,35 @@ static int set_mem_table(struct vu_dev *d, const struct vu_msg *m, int *fds, uns
 	return 0;
 }
 
-/* The queue a vring message names, or NULL (why set). */
-static struct vq *queue_of(struct vu_dev *d, uint32_t index, char *why, size_t whysz)
+/* The queue a vring message names, or NULL (err set). */
+static struct vq *queue_of(struct vu_dev *d, uint32_t index, struct vj_err *err)
 {
 	if (index >= VU_MAX_QUEUES) {
-		fail(why, whysz, "queue %u (we have %u)", index, VU_MAX_QUEUES);
+		vj_err_set(err, EPROTO, "queue %u (we have %u)", index, VU_MAX_QUEUES);
 		return NULL;
 	}
 	return &d->q[index];
 }
 
-static int need(const struct vu_msg *m, uint32_t size, char *why, size_t whysz)
+static int need(const struct vu_msg *m, uint32_t size, struct vj_err *err)
 {
 	if (m->size < size)
-		return fail(why, whysz, "request %u with %u bytes, needs %u", m->request, m->size, size);
+		return vj_err_set(err, EPROTO, "request %u with %u bytes, needs %u", m->request, m->size, size);
 	return 0;
 }
 
 /* SET_VRING_KICK / CALL / ERR: u64 index | NOFD flag, plus the fd. */
 static int vring_fd(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
-		    char *why, size_t whysz)
+		    struct vj_err *err)
 {
-	if (need(m, 8, why, whysz))
+	if (need(m, 8, err))
 		return -1;
-	struct vq *q = queue_of(d, (uint32_t)(m->p.u64 & VU_VRING_IDX_MASK), why, whysz);
+	struct vq *q = queue_of(d, (uint32_t)(m->p.u64 & VU_VRING_IDX_MASK), err);
 	if (!q)
 		return -1;
 	bool nofd = m->p.u64 & VU_VRING_NOFD;
 	if (nofd != (nfds == 0) || nfds > 1)
-		return fail(why, whysz, "vring fd message with %u fds and NOFD=%d", nfds, nofd);
+		return vj_err_set(err, EPROTO, "vring fd message with %u fds and NOFD=%d", nfds, nofd);
 	int fd = -1;
 	if (nfds) {
 		fd = fds[0];
@@ -173,7 +163,7 @@ static int vring_fd(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 	switch (m->request) {
 	case VU_SET_VRING_KICK:
 		if (fd < 0)
-			return fail(why, whysz, "queue %u without a kick fd (polling unsupported)",
+			return vj_err_set(err, EPROTO, "queue %u without a kick fd (polling unsupported)",
 				    (unsigned)(q - d->q));
 		close_fd(&q->kick);
 		q->kick = fd;
@@ -193,39 +183,38 @@ static int vring_fd(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned
 	return 0;
 }
 
-static int vring_msg(struct vu_dev *d, const struct vu_msg *m, struct vu_msg *reply, char *why,
-		     size_t whysz)
+static int vring_msg(struct vu_dev *d, const struct vu_msg *m, struct vu_msg *reply, struct vj_err *err)
 {
 	if (m->request == VU_SET_VRING_ADDR) {
 		struct vhost_vring_addr a;
-		if (need(m, sizeof(a), why, whysz))
+		if (need(m, sizeof(a), err))
 			return -1;
 		memcpy(&a, m->p.bytes, sizeof(a));
-		struct vq *q = queue_of(d, a.index, why, whysz);
+		struct vq *q = queue_of(d, a.index, err);
 		if (!q)
 			return -1;
 		if (!q->num)
-			return fail(why, whysz, "SET_VRING_ADDR before SET_VRING_NUM (queue %u)", a.index);
+			return vj_err_set(err, EPROTO, "SET_VRING_ADDR before SET_VRING_NUM (queue %u)", a.index);
 		q->desc_uva = a.desc_user_addr;
 		q->avail_uva = a.avail_user_addr;
 		q->used_uva = a.used_user_addr;
 		q->addr_set = true;
 		q->broken = false;
 		if (!vq_map_rings(q, &d->mem))
-			return fail(why, whysz, "queue %u: %s", a.index, q->why);
+			return vj_err_set(err, EPROTO, "queue %u: %s", a.index, q->why);
 		return 0;
 	}
 	struct vhost_vring_state s;
-	if (need(m, sizeof(s), why, whysz))
+	if (need(m, sizeof(s), err))
 		return -1;
 	memcpy(&s, m->p.bytes, sizeof(s));
-	struct vq *q = queue_of(d, s.index, why, whysz);
+	struct vq *q = queue_of(d, s.index, err);
 	if (!q)
 		return -1;
 	switch (m->request) {
 	case VU_SET_VRING_NUM:
 		if (s.num == 0 || s.num > VQ_MAX_NUM || (s.num & (s.num - 1)))
-			return fail(why, whysz, "queue %u of size %u", s.index, s.num);
+			return vj_err_set(err, EPROTO, "queue %u of size %u", s.index, s.num);
 		q->num = (uint16_t)s.num;
 		return 0;
 	case VU_SET_VRING_BASE:
@@ -252,7 +241,7 @@ static void reply_u64(struct vu_msg *reply, uint64_t v)
 }
 
 int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
-	      struct vu_msg *reply, char *why, size_t whysz)
+	      struct vu_msg *reply, struct vj_err *err)
 {
 	*reply = (struct vu_msg){ .request = m->request, .flags = VU_VERSION | VU_FLAG_REPLY };
 	int rc = 0;
@@ -262,7 +251,7 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
 		rc = 1;
 		break;
 	case VU_SET_FEATURES:
-		if ((rc = need(m, 8, why, whysz)) == 0) {
+		if ((rc = need(m, 8, err)) == 0) {
 			d->features = m->p.u64 & OUR_FEATURES;
 			for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 				d->q[i].indirect = d->features & F_INDIRECT_DESC;
@@ -273,7 +262,7 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
 		rc = 1;
 		break;
 	case VU_SET_PROTOCOL_FEATURES:
-		if ((rc = need(m, 8, why, whysz)) == 0)
+		if ((rc = need(m, 8, err)) == 0)
 			d->protocol = m->p.u64 & OUR_PROTOCOL;
 		break;
 	case VU_GET_QUEUE_NUM:
@@ -284,19 +273,19 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
 	case VU_RESET_OWNER:
 		break;
 	case VU_SET_MEM_TABLE:
-		rc = set_mem_table(d, m, fds, nfds, why, whysz);
+		rc = set_mem_table(d, m, fds, nfds, err);
 		break;
 	case VU_SET_VRING_NUM:
 	case VU_SET_VRING_ADDR:
 	case VU_SET_VRING_BASE:
 	case VU_GET_VRING_BASE:
 	case VU_SET_VRING_ENABLE:
-		rc = vring_msg(d, m, reply, why, whysz);
+		rc = vring_msg(d, m, reply, err);
 		break;
 	case VU_SET_VRING_KICK:
 	case VU_SET_VRING_CALL:
 	case VU_SET_VRING_ERR:
-		rc = vring_fd(d, m, fds, nfds, why, whysz);
+		rc = vring_fd(d, m, fds, nfds, err);
 		break;
 	default:
 		/* Not offered, so QEMU should not send it; a request that wants
@@ -320,7 +309,7 @@ int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
 	return rc;
 }
 
-int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, size_t whysz)
+int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, struct vj_err *err)
 {
 	char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 	struct iovec iov = { m, VU_HDR };
@@ -353,8 +342,8 @@ int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, siz
 			close(fds[i]);
 		*nfds = 0;
 		if (e)
-			return fail(why, whysz, "reading a vhost-user message: %s", strerror(e));
-		return fail(why, whysz, "bad vhost-user header (%zd bytes, flags %#x, size %u)", r,
+			return vj_err_sys(err, e, "reading a vhost-user message");
+		return vj_err_set(err, EPROTO, "bad vhost-user header (%zd bytes, flags %#x, size %u)", r,
 			    (unsigned)m->flags, (unsigned)m->size);
 	}
 	size_t got = 0;
@@ -366,7 +355,7 @@ int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, siz
 			for (unsigned i = 0; i < *nfds; i++)
 				close(fds[i]);
 			*nfds = 0;
-			return fail(why, whysz, "vhost-user message %u cut short", m->request);
+			return vj_err_set(err, EPROTO, "vhost-user message %u cut short", m->request);
 		}
 		got += (size_t)r;
 	}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "virtq.h"
 
 /* hiprio + request queues QEMU may configure (num-request-queues <= 7). */
@@ -39,13 +40,13 @@ void vu_free(struct vu_dev *d);
 
 /* Handle one message with the fds that came with it (always consumed:
  * kept or closed). Returns 1 if *reply must be sent, 0 if not, -1 on a
- * protocol error (why says what; the connection should be closed). */
+ * protocol error (err says what; the connection should be closed). */
 int vu_handle(struct vu_dev *d, const struct vu_msg *m, int *fds, unsigned nfds,
-	      struct vu_msg *reply, char *why, size_t whysz);
+	      struct vu_msg *reply, struct vj_err *err);
 
 /* Read one message from the socket (blocking). 1 = got it, 0 = EOF,
- * -1 = error (why). fds gets what came along, *nfds its count. */
-int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, char *why, size_t whysz);
+ * -1 = error (err). fds gets what came along, *nfds its count. */
+int vu_recv(int sock, struct vu_msg *m, int *fds, unsigned *nfds, struct vj_err *err);
 int vu_send(int sock, const struct vu_msg *m);
 /* After pushing to q: interrupt the guest through its call eventfd, unless
  * it asked not to be. */

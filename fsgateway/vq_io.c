@@ -81,14 +81,14 @@ static int control(struct fsgw_vqio *x)
 	struct vu_msg m, reply;
 	int fds[VU_MAX_FDS];
 	unsigned nfds;
-	char why[200];
-	int r = vu_recv(x->ctl, &m, fds, &nfds, why, sizeof(why));
+	struct vj_err err = { 0 };
+	int r = vu_recv(x->ctl, &m, fds, &nfds, &err);
 	if (r == 0)
 		return 0;
 	if (r > 0)
-		r = vu_handle(&x->dev, &m, fds, nfds, &reply, why, sizeof(why));
+		r = vu_handle(&x->dev, &m, fds, nfds, &reply, &err);
 	if (r < 0) {
-		fprintf(stderr, "vmfs-server: vhost-user (from the bridge): %s\n", why);
+		fprintf(stderr, "vmfs-server: vhost-user (from the bridge): %s\n", err.msg);
 		return -1;
 	}
 	if (r > 0 && vu_server_replies(m.request) && vu_send(x->ctl, &reply) < 0)

@@ -33,7 +33,7 @@ FUZZ_SRCS_hvd_catalogue := hvd/images/catalogue.c hvd/base/ini.c hvd/images/fetc
 FUZZ_SRCS_hvd_meta := hvd/libvirt/meta.c hvd/libvirt/xml.c hvd/base/vmdesc.c hvd/base/cpuset.c \
 	hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
 FUZZ_SRCS_fsgw := fsgateway/validate.c fsgateway/channel_io.c
-FUZZ_SRCS_vhost := fsgateway/virtq.c fsgateway/vhost_user.c
+FUZZ_SRCS_vhost := fsgateway/virtq.c fsgateway/vhost_user.c common/err.c
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_$$*)

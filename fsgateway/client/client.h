@@ -7,29 +7,30 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 /* Big enough for the largest request the kernel may queue (headers + a
  * 1 MiB WRITE, the most libfuse 3.14 negotiates) and the largest reply. */
 #define VMFS_BUF (1u << 20) + (64u << 10)
 
 /* port.c: NAME (org.vmjob.fs.0) or a path (/dev/vport1p2, or a Unix
  * socket for host-side tests). Writes the device path to out. */
-int vmfs_resolve_port(const char *arg, char *out, size_t n);
+int vmfs_resolve_port(const char *arg, char *out, size_t n, struct vj_err *err);
 /* Opens the port and waits up to wait_s seconds for the host end. */
-int vmfs_open_port(const char *path, int wait_s);
+int vmfs_open_port(const char *path, int wait_s, struct vj_err *err);
 
 /* mount.c: opens /dev/fuse and mounts it at mnt; returns the fuse fd. */
-int vmfs_mount(const char *mnt);
+int vmfs_mount(const char *mnt, struct vj_err *err);
 /* mount.c: the virtio-fs transport (kernel cmdline vmjob.fsdev=virtiofs):
  * the guest kernel's virtiofs driver talks to the host's vhost-user-fs
  * backend itself, so there is nothing to forward. Mounts the device tagged
  * tag at mnt, then waits up to wait_s seconds for the host to answer a
- * first request. Returns 0; -1 (errno set) if the mount failed; -2 (errno
- * set, ETIMEDOUT if no answer came) if the host did not answer properly. */
-int vmfs_mount_virtiofs(const char *tag, const char *mnt, int wait_s);
+ * first request; if none comes, or a bad one, it is unmounted again. */
+int vmfs_mount_virtiofs(const char *tag, const char *mnt, int wait_s, struct vj_err *err);
 
 /* forward.c: pumps requests and replies until the filesystem is unmounted.
  * If the host side goes away, every pending and later request fails with
  * EIO (never hangs) until the mount is taken down. */
-int vmfs_forward(int fuse_fd, int port_fd, int nthreads);
+int vmfs_forward(int fuse_fd, int port_fd, int nthreads, struct vj_err *err);
 
 #endif

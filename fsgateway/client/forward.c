@@ -243,7 +243,7 @@ static void *replies(void *arg)
 	return NULL;
 }
 
-int vmfs_forward(int fuse_fd, int port_fd, int nthreads)
+int vmfs_forward(int fuse_fd, int port_fd, int nthreads, struct vj_err *err)
 {
 	struct pump p = { .fuse_fd = fuse_fd, .port_fd = port_fd };
 	pthread_mutex_init(&p.lock, NULL);
@@ -256,14 +256,17 @@ int vmfs_forward(int fuse_fd, int port_fd, int nthreads)
 		nthreads = 1;
 	if (nthreads > 16)
 		nthreads = 16;
-	if (pthread_create(&rt, NULL, replies, &p) != 0)
-		return -1;
+	int rc = pthread_create(&rt, NULL, replies, &p);
+	if (rc)
+		return vj_err_sys(err, rc, "cannot start the reply thread");
 	int started = 0;
 	for (int i = 0; i < nthreads; i++)
-		if (pthread_create(&wt[i], NULL, requests, &p) == 0)
+		if ((rc = pthread_create(&wt[i], NULL, requests, &p)) == 0)
 			started++;
+	if (!started)
+		return vj_err_sys(err, rc, "cannot start a request thread");
 	/* Any request thread returning means the mount is gone. */
 	for (int i = 0; i < started; i++)
 		pthread_join(wt[i], NULL);
-	return started ? 0 : -1;
+	return 0;
 }

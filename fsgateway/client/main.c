@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -32,43 +34,46 @@ static void usage(FILE *f)
 		"Exit status 0 once every mount is up.\n");
 }
 
-static int mkdir_p(const char *path)
+static int mkdir_p(const char *path, struct vj_err *err)
 {
 	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return vj_err_set(err, ENAMETOOLONG, "mkdir %s: path too long", path);
 	for (char *s = buf + 1;; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
 			*s = '\0';
 			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
+				return vj_err_sys(err, errno, "mkdir %s", buf);
 			if (!(*s = c))
 				return 0;
 		}
 	}
 }
 
+static void report(const struct vj_err *err)
+{
+	fprintf(stderr, "vmfs-client: %s\n", err->msg);
+}
+
 /* Mount one port; returns in the parent only after the mount is up (or
  * failed), the forwarding continues in a child unless foreground. */
 static int run_one(const char *port_arg, const char *mnt, int wait_s, int threads, int fg)
 {
+	struct vj_err err = { 0 };
 	char port[512];
-	if (vmfs_resolve_port(port_arg, port, sizeof(port)) < 0) {
-		fprintf(stderr, "vmfs-client: no virtio-serial port named %s: %s\n", port_arg, strerror(errno));
+	if (vmfs_resolve_port(port_arg, port, sizeof(port), &err) < 0) {
+		report(&err);
 		return 1;
 	}
-	int pfd = vmfs_open_port(port, wait_s);
+	cleanup_close int pfd = vmfs_open_port(port, wait_s, &err);
 	if (pfd < 0) {
-		fprintf(stderr, "vmfs-client: %s: %s\n", port,
-			errno == ENOTCONN ? "the host end did not connect" : strerror(errno));
+		report(&err);
 		return 1;
 	}
-	int ffd = vmfs_mount(mnt);
+	cleanup_close int ffd = vmfs_mount(mnt, &err);
 	if (ffd < 0) {
-		fprintf(stderr, "vmfs-client: mounting %s: %s\n", mnt, strerror(errno));
+		report(&err);
 		return 1;
 	}
 	if (!fg) {
@@ -78,7 +83,7 @@ static int run_one(const char *port_arg, const char *mnt, int wait_s, int thread
 			return 1;
 		}
 		if (pid > 0)
-			return 0;
+			return 0; /* the child serves the mount; our copies close */
 		setsid();
 		if (chdir("/") < 0)
 			_exit(1);
@@ -89,7 +94,9 @@ static int run_one(const char *port_arg, const char *mnt, int wait_s, int thread
 			close(nul);
 		}
 	}
-	int r = vmfs_forward(ffd, pfd, threads);
+	int r = vmfs_forward(ffd, pfd, threads, &err);
+	if (r < 0)
+		report(&err);
 	if (!fg)
 		_exit(r == 0 ? 0 : 1);
 	return r == 0 ? 0 : 1;
@@ -99,44 +106,38 @@ static int run_one(const char *port_arg, const char *mnt, int wait_s, int thread
  * given with tag=vmjob.fs.N, mounted by the guest kernel's own driver. */
 static int mount_virtiofs(unsigned long idx, const char *mnt, int wait_s)
 {
+	struct vj_err err = { 0 };
 	char tag[32];
 	snprintf(tag, sizeof(tag), "vmjob.fs.%lu", idx);
-	int r = vmfs_mount_virtiofs(tag, mnt, wait_s);
-	if (r == 0) {
-		fprintf(stderr, "vmfs-client: %s mounted at %s (virtiofs)\n", tag, mnt);
-		return 0;
+	if (vmfs_mount_virtiofs(tag, mnt, wait_s, &err) < 0) {
+		report(&err);
+		return 1;
 	}
-	if (r == -1 && errno == ENODEV)
-		fprintf(stderr, "vmfs-client: mounting %s at %s: no virtiofs in this kernel (modprobe virtiofs)\n",
-			tag, mnt);
-	else if (r == -1 && errno == EINVAL) /* the driver's answer to an unknown tag */
-		fprintf(stderr, "vmfs-client: mounting %s at %s: no virtio-fs device with that tag\n", tag, mnt);
-	else if (r == -1)
-		fprintf(stderr, "vmfs-client: mounting %s at %s: %s\n", tag, mnt, strerror(errno));
-	else if (errno == ETIMEDOUT)
-		fprintf(stderr, "vmfs-client: %s at %s: the host did not answer within %d s\n", tag, mnt, wait_s);
-	else if (errno == ECONNREFUSED) /* the kernel's answer once INIT failed */
-		fprintf(stderr, "vmfs-client: %s at %s: the host's server failed the session start (INIT)\n", tag,
-			mnt);
-	else
-		fprintf(stderr, "vmfs-client: %s at %s: the host answered %s\n", tag, mnt, strerror(errno));
-	return 1;
+	fprintf(stderr, "vmfs-client: %s mounted at %s (virtiofs)\n", tag, mnt);
+	return 0;
+}
+
+/* The kernel command line (or what a test gives instead), NUL-terminated. */
+static int read_cmdline(const char *file, char *buf, size_t n, struct vj_err *err)
+{
+	cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd < 0 ? -1 : read(fd, buf, n - 1);
+	if (got < 0)
+		return vj_err_sys(err, errno, "reading %s", file);
+	buf[got] = '\0';
+	return 0;
 }
 
 /* vmjob.fs=0:/gpfs,1:/home -> one mount per entry: a forwarder process per
  * virtio-serial port, or with vmjob.fsdev=virtiofs a virtio-fs mount. */
 static int run_cmdline(const char *file, int wait_s, int threads)
 {
+	struct vj_err err = { 0 };
 	char buf[8192];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n < 0) {
-		fprintf(stderr, "vmfs-client: reading %s: %s\n", file, strerror(errno));
+	if (read_cmdline(file, buf, sizeof(buf), &err)) {
+		report(&err);
 		return 1;
 	}
-	buf[n] = '\0';
 	char *words[256];
 	int nw = 0, virtiofs = 0;
 	char *save = NULL;
@@ -167,8 +168,8 @@ static int run_cmdline(const char *file, int wait_s, int threads)
 				continue;
 			}
 			found++;
-			if (mkdir_p(colon + 1) < 0) {
-				fprintf(stderr, "vmfs-client: mkdir %s: %s\n", colon + 1, strerror(errno));
+			if (mkdir_p(colon + 1, &err) < 0) {
+				report(&err);
 				failed++;
 				continue;
 			}

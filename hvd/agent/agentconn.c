@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include "agentmsg.h"
+#include "cleanup.h"
 #include "base/fsutil.h"
 #include "kv.h"
 #include "base/log.h"
 
 #define HELLO_INTERVAL_MS 500
 
+/* One attempt; -1 with errno set (the caller retries on ENOENT and
+ * ECONNREFUSED while libvirt brings the socket up). */
 static int try_connect(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -24,56 +27,41 @@ static int try_connect(const char *path)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -1;
-	}
-	return fd;
+	return vj_steal_fd(fd);
 }
 
-static int send_hello(int fd)
+static int send_hello(int fd, struct vj_err *err)
 {
-	struct vj_kvbuf kv;
+	cleanup_kv struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "version", "1");
-	if (kv.oom) {
-		vj_kv_free(&kv);
-		return -ENOMEM;
-	}
+	if (kv.oom)
+		return vj_err_set(err, ENOMEM, "out of memory");
 	/* Until the guest opens its port QEMU does not read the socket; a full
 	 * buffer must not block the wait, so a HELLO that does not fit is skipped. */
 	uint8_t frame[VJ_FRAME_HDR + 64];
-	if (kv.len > sizeof(frame) - VJ_FRAME_HDR) {
-		vj_kv_free(&kv);
-		return -EMSGSIZE;
-	}
-	uint32_t len = (uint32_t)kv.len;
-	frame[0] = len, frame[1] = len >> 8, frame[2] = len >> 16, frame[3] = len >> 24;
-	frame[4] = VJ_HELLO, frame[5] = 0, frame[6] = 0, frame[7] = 0;
-	memset(frame + 8, 0, 4);
+	if (kv.len > sizeof(frame) - VJ_FRAME_HDR)
+		return vj_err_set(err, EMSGSIZE, "HELLO does not fit a frame");
+	vj_frame_header(frame, VJ_HELLO, 0, (uint32_t)kv.len);
 	memcpy(frame + VJ_FRAME_HDR, kv.data, kv.len);
 	size_t total = VJ_FRAME_HDR + kv.len;
-	vj_kv_free(&kv);
 	ssize_t w = send(fd, frame, total, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (w < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	if ((size_t)w < total) { /* rare; finish it so the stream stays framed */
-		struct vj_err werr;
-		if (vj_write_all(fd, frame + w, total - (size_t)w, &werr))
-			return -werr.code;
-	}
+		return errno == EAGAIN ? 0 : vj_err_sys(err, errno, "cannot write to the agent channel");
+	if ((size_t)w < total) /* rare; finish it so the stream stays framed */
+		return vj_write_all(fd, frame + w, total - (size_t)w, err);
 	return 0;
 }
 
 int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 		     struct vj_reader *rd, hv_abort_fn aborted, void *ud, struct vj_err *err)
 {
-	int fd = -1;
+	cleanup_close int fd = -1;
 	/* libvirt creates the socket as it starts QEMU; allow a moment for it. */
 	while (fd < 0) {
 		fd = try_connect(path);
@@ -90,20 +78,13 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 	long long next_hello = 0;
 	for (;;) {
 		long long now = hv_now_ms();
-		if (aborted(ud)) {
-			close(fd);
+		if (aborted(ud))
 			return vj_err_set(err, ECANCELED, "destroyed during start-up");
-		}
-		if (now >= deadline_ms) {
-			close(fd);
+		if (now >= deadline_ms)
 			return vj_err_set(err, ETIMEDOUT, "no HELLO from the guest agent");
-		}
 		if (now >= next_hello) {
-			int rc = send_hello(fd);
-			if (rc < 0) {
-				close(fd);
-				return vj_err_sys(err, -rc, "cannot write to the agent channel");
-			}
+			if (send_hello(fd, err) < 0)
+				return -1;
 			next_hello = now + HELLO_INTERVAL_MS;
 		}
 		long long wait = next_hello - now;
@@ -113,28 +94,20 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 		int rc = vj_frame_read(fd, rd, &f, (int)wait, err);
 		if (rc < 0 && err->code == ETIMEDOUT)
 			continue;
-		if (rc == 0) {
-			close(fd);
+		if (rc == 0)
 			return vj_err_set(err, EPIPE, "the VM closed its agent channel (it stopped?)");
-		}
-		if (rc < 0) {
-			close(fd);
+		if (rc < 0)
 			return vj_err_prefix(err, "reading the agent channel");
-		}
+		cleanup_free uint8_t *payload = f.payload;
 		if (f.type == VJ_HELLO && f.stream == 0) {
 			char kernel[128], host[128];
 			char unfit[300];
 			hv_agent_hello_parse(&f, kernel, sizeof(kernel), host, sizeof(host));
-			if (hv_agent_hello_error(&f, unfit, sizeof(unfit))) {
-				free(f.payload);
-				close(fd);
+			if (hv_agent_hello_error(&f, unfit, sizeof(unfit)))
 				return vj_err_set(err, EIO, "the VM is not fit for the job: %s", unfit);
-			}
 			hv_info("job %s: agent ready (kernel %s, hostname %s)", job, kernel, host);
-			free(f.payload);
-			return fd;
+			return vj_steal_fd(fd);
 		}
 		hv_debug("job %s: ignoring %s frame before HELLO", job, vj_type_name(f.type));
-		free(f.payload);
 	}
 }

@@ -268,108 +268,128 @@ static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct v
 	}
 }
 
+/* The VM of job, referenced, if it is ready and the peer may use it; else
+ * NULL with err set (EACCES for a refusal, which the caller logs as one). */
+static struct hv_vm *exec_target(const char *job, const struct ucred *peer, struct vj_err *err)
+{
+	hv_table_lock();
+	struct hv_vm *vm = hv_table_find_locked(job);
+	if (!vm)
+		vj_err_set(err, ENOENT, "job %s has no VM on this node", job);
+	else if (vm->state != HV_VM_READY)
+		vj_err_set(err, EAGAIN, "the VM of job %s is %s", job, hv_vm_state_name(vm->state));
+	else if (peer->uid != 0 && peer->uid != vm->d.uid)
+		vj_err_set(err, EACCES, "permission denied: the VM of job %s belongs to uid %u", job,
+			   (unsigned)vm->d.uid);
+	else
+		hv_vm_ref_locked(vm);
+	bool ok = !err->code;
+	hv_table_unlock();
+	return ok ? vm : NULL;
+}
+
+/* Enter st into the VM's streams under a fresh id. */
+static int stream_attach(struct hv_vm *vm, struct hv_stream *st, struct vj_err *err)
+{
+	pthread_mutex_lock(&vm->slock);
+	if (vm->agent_gone) {
+		pthread_mutex_unlock(&vm->slock);
+		return vj_err_set(err, EPIPE, "the VM of job %s stopped", vm->d.job);
+	}
+	/* Stream ids are unique per VM for its lifetime; 0 is the connection. */
+	st->id = vm->next_stream++;
+	if (vm->next_stream == 0 || (vm->next_stream & VJ_HOST_STREAM))
+		vm->next_stream = 1; /* the guest's own streams have that bit */
+	st->next = vm->streams;
+	vm->streams = st;
+	pthread_mutex_unlock(&vm->slock);
+	return 0;
+}
+
+static void stream_detach(struct hv_vm *vm, struct hv_stream *st)
+{
+	pthread_mutex_lock(&vm->slock);
+	hv_hostcmd_end_locked(vm, st, "vmjob: the job step ended before this command did");
+	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)
+		if (*pp == st) {
+			*pp = st->next;
+			break;
+		}
+	pthread_mutex_unlock(&vm->slock);
+}
+
+/* Run the request's command in vm and relay it to cfd until it ends. -1 with
+ * err only before the stream starts; once it runs, its end (EXIT or ERROR)
+ * is the reply. */
+static int exec_stream(const struct hv_config *cfg, struct hv_vm *vm, int cfd,
+		       struct vj_reader *rd, const struct ucred *peer, const void *p, size_t len,
+		       struct vj_err *err)
+{
+	cleanup_kv struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	if (agent_request(vm, peer, p, len, &kv, err) < 0)
+		return -1;
+	cleanup_close int done_fd = eventfd(0, EFD_CLOEXEC);
+	if (done_fd < 0)
+		return vj_err_sys(err, errno, "eventfd");
+	/* Host commands for a task's vmexec only: a root client (hvctl exec
+	 * by an admin) would run the guest's commands as root. */
+	uint64_t hostcmd = 0;
+	vj_kv_get_u64(p, len, "hostcmd", 0, 1, true, &hostcmd, NULL);
+	struct hv_stream st = {.client_fd = cfd, .done_fd = done_fd, .cfg = cfg,
+			       .hostcmds = hostcmd == 1 && peer->uid != 0};
+	if (stream_attach(vm, &st, err))
+		return -1;
+	hv_info("job %s: exec stream %u for uid %u (pid %d)", vm->d.job, st.id,
+		(unsigned)peer->uid, (int)peer->pid);
+	struct vj_err serr;
+	if (hv_agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len, &serr) < 0) {
+		char msg[1200];
+		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", vm->d.job, serr.msg);
+		pthread_mutex_lock(&vm->slock);
+		end_stream_locked(&st, msg);
+		pthread_mutex_unlock(&vm->slock);
+	} else {
+		relay_loop(vm, &st, cfd, rd);
+	}
+	stream_detach(vm, &st);
+	return 0;
+}
+
 void hv_relay_exec(const struct hv_config *cfg, int cfd, struct vj_reader *rd,
 		   const struct ucred *peer, const void *p, size_t len)
 {
 	struct vj_err err = {0};
-	char job[VJ_NAME_SZ], msg[1200];
+	char job[VJ_NAME_SZ];
 	uint64_t uid, gid;
 	if (vj_kv_validate(p, len, &err) ||
 	    vj_kv_get_str(p, len, "job", job, sizeof(job), NULL, &err) ||
 	    vj_kv_get_u64(p, len, "uid", 0, UINT32_MAX - 1, false, &uid, &err) ||
 	    vj_kv_get_u64(p, len, "gid", 0, UINT32_MAX - 1, false, &gid, &err) ||
 	    vj_kv_count(p, len, "arg") < 1) {
+		char msg[1200];
 		snprintf(msg, sizeof(msg), "bad exec request: %s",
 			 err.code ? err.msg : "missing field 'arg'");
 		hv_reply_err(cfd, msg);
 		return;
 	}
-	hv_table_lock();
-	struct hv_vm *vm = hv_table_find_locked(job);
-	if (!vm || vm->state != HV_VM_READY) {
-		if (!vm)
-			snprintf(msg, sizeof(msg), "job %s has no VM on this node", job);
-		else
-			snprintf(msg, sizeof(msg), "the VM of job %s is %s", job,
-				 hv_vm_state_name(vm->state));
-		hv_table_unlock();
-		hv_reply_err(cfd, msg);
-		return;
-	}
-	if (peer->uid != 0 && peer->uid != vm->d.uid) {
-		snprintf(msg, sizeof(msg), "permission denied: the VM of job %s belongs to uid %u", job,
-			 (unsigned)vm->d.uid);
-		hv_table_unlock();
-		hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, msg);
-		return;
-	}
-	hv_vm_ref_locked(vm);
-	hv_table_unlock();
-
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	/* Host commands for a task's vmexec only: a root client (hvctl exec
-	 * by an admin) would run the guest's commands as root. */
-	uint64_t hostcmd = 0;
-	vj_kv_get_u64(p, len, "hostcmd", 0, 1, true, &hostcmd, NULL);
-	struct hv_stream st = {.client_fd = cfd, .done_fd = -1, .cfg = cfg,
-			       .hostcmds = hostcmd == 1 && peer->uid != 0};
-	msg[0] = '\0';
 	if (uid != peer->uid || gid != peer->gid) {
-		snprintf(msg, sizeof(msg),
-			 "permission denied: uid/gid %llu/%llu in the request are not the caller's %u/%u",
-			 (unsigned long long)uid, (unsigned long long)gid, (unsigned)peer->uid,
-			 (unsigned)peer->gid);
-		hv_auth_refused(-1, peer, VJ_REQ_EXEC, job, msg); /* logged; replied at out */
-		goto out;
+		vj_err_set(&err, EACCES,
+			   "permission denied: uid/gid %llu/%llu in the request are not the caller's %u/%u",
+			   (unsigned long long)uid, (unsigned long long)gid, (unsigned)peer->uid,
+			   (unsigned)peer->gid);
+		hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, err.msg);
+		return;
 	}
-	if (agent_request(vm, peer, p, len, &kv, &err) < 0) {
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		goto out;
+	struct hv_vm *vm = exec_target(job, peer, &err);
+	if (!vm) {
+		if (err.code == EACCES)
+			hv_auth_refused(cfd, peer, VJ_REQ_EXEC, job, err.msg);
+		else
+			hv_reply_err(cfd, err.msg);
+		return;
 	}
-	st.done_fd = eventfd(0, EFD_CLOEXEC);
-	if (st.done_fd < 0) {
-		snprintf(msg, sizeof(msg), "eventfd: %s", strerror(errno));
-		goto out;
-	}
-	pthread_mutex_lock(&vm->slock);
-	if (vm->agent_gone) {
-		pthread_mutex_unlock(&vm->slock);
-		snprintf(msg, sizeof(msg), "the VM of job %s stopped", job);
-		goto out;
-	}
-	/* Stream ids are unique per VM for its lifetime; 0 is the connection. */
-	st.id = vm->next_stream++;
-	if (vm->next_stream == 0 || (vm->next_stream & VJ_HOST_STREAM))
-		vm->next_stream = 1; /* the guest's own streams have that bit */
-	st.next = vm->streams;
-	vm->streams = &st;
-	pthread_mutex_unlock(&vm->slock);
-
-	hv_info("job %s: exec stream %u for uid %u (pid %d)", job, st.id, (unsigned)peer->uid,
-		(int)peer->pid);
-	if (hv_agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len, &err) < 0) {
-		pthread_mutex_lock(&vm->slock);
-		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", job, err.msg);
-		end_stream_locked(&st, msg);
-		pthread_mutex_unlock(&vm->slock);
-		msg[0] = '\0';
-	} else {
-		relay_loop(vm, &st, cfd, rd);
-	}
-	pthread_mutex_lock(&vm->slock);
-	hv_hostcmd_end_locked(vm, &st, "vmjob: the job step ended before this command did");
-	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)
-		if (*pp == &st) {
-			*pp = st.next;
-			break;
-		}
-	pthread_mutex_unlock(&vm->slock);
-out:
-	if (msg[0])
-		hv_reply_err(cfd, msg);
-	if (st.done_fd >= 0)
-		close(st.done_fd);
-	vj_kv_free(&kv);
+	if (exec_stream(cfg, vm, cfd, rd, peer, p, len, &err))
+		hv_reply_err(cfd, err.msg);
 	hv_vm_unref(vm);
 }

@@ -1,4 +1,5 @@
 #include "fsutil.h"
+#include "cleanup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,11 +44,11 @@ int hv_rmdir_flat(const char *dir, struct vj_err *err)
 			return 0;
 		return vj_err_sys(err, errno, "cannot open %s", dir);
 	}
-	DIR *d = fdopendir(dfd);
+	cleanup_closedir DIR *d = fdopendir(dfd);
 	if (!d) {
-		int e = errno;
-		close(dfd);
-		return vj_err_sys(err, e, "cannot read %s", dir);
+		vj_err_sys(err, errno, "cannot read %s", dir);
+		close(dfd); /* not yet the DIR's */
+		return -1;
 	}
 	struct dirent *de;
 	int rc = 0;
@@ -57,7 +58,6 @@ int hv_rmdir_flat(const char *dir, struct vj_err *err)
 		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && !rc)
 			rc = vj_err_sys(err, errno, "cannot remove %s/%s", dir, de->d_name);
 	}
-	closedir(d);
 	if (rmdir(dir) < 0 && errno != ENOENT && !rc)
 		rc = vj_err_sys(err, errno, "cannot remove %s", dir);
 	return rc;
@@ -87,14 +87,13 @@ int hv_path(char *out, size_t outsz, const char *fmt, ...)
 void hv_file_last_line(const char *path, char *out, size_t outsz)
 {
 	out[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
 	char buf[4096];
 	off_t size = lseek(fd, 0, SEEK_END);
 	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
-	close(fd);
 	if (n <= 0)
 		return;
 	buf[n] = '\0';

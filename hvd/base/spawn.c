@@ -98,13 +98,11 @@ int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return vj_err_sys(err, errno, "pipe");
+	cleanup_close int rd = pipefd[0];
+	cleanup_close int wr = pipefd[1];
 	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return vj_err_sys(err, e, "fork for %s", argv[0]);
-	}
+	if (pid < 0)
+		return vj_err_sys(err, errno, "fork for %s", argv[0]);
 	if (pid == 0) {
 		/* Only async-signal-safe calls here: hvd is multithreaded. */
 		int nul = open("/dev/null", O_RDWR);
@@ -114,7 +112,7 @@ int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
 		}
 		if (outfd >= 0)
 			dup2(outfd, 1);
-		dup2(pipefd[1], 2);
+		dup2(wr, 2);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -127,12 +125,12 @@ int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
 		(void)!write(2, msg, sizeof(msg) - 1);
 		_exit(127);
 	}
-	close(pipefd[1]);
+	vj_close_now(&wr);
 	char errbuf[4096];
 	size_t used = 0;
 	for (;;) {
 		char chunk[1024];
-		ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
+		ssize_t n = read(rd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -150,7 +148,7 @@ int hv_run_env(char *const argv[], char *const envp[], char *out, size_t outsz,
 		used += take;
 	}
 	errbuf[used] = '\0';
-	close(pipefd[0]);
+	vj_close_now(&rd);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -171,20 +169,18 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return vj_err_sys(err, errno, "pipe");
+	cleanup_close int rd = pipefd[0];
+	cleanup_close int wr = pipefd[1];
 	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return vj_err_sys(err, e, "fork for %s", argv[0]);
-	}
+	if (pid < 0)
+		return vj_err_sys(err, errno, "fork for %s", argv[0]);
 	if (pid == 0) {
 		setpgid(0, 0); /* so a timeout kills everything it started */
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
 			dup2(nul, 0);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
+		dup2(wr, 1);
+		dup2(wr, 2);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -193,7 +189,7 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 		_exit(127);
 	}
 	setpgid(pid, pid);
-	close(pipefd[1]);
+	vj_close_now(&wr);
 	size_t used = 0;
 	out[0] = '\0';
 	int found = 0;
@@ -202,14 +198,14 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 		long long left = deadline - hv_now_ms();
 		if (left <= 0)
 			break;
-		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+		struct pollfd pfd = {.fd = rd, .events = POLLIN};
 		int pr = poll(&pfd, 1, (int)left);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0)
 			break;
 		char chunk[1024];
-		ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
+		ssize_t n = read(rd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -223,7 +219,7 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
 			break;
 		}
 	}
-	close(pipefd[0]);
+	vj_close_now(&rd);
 	int st;
 	pid_t w = waitpid(pid, &st, WNOHANG);
 	if (w == 0) {
@@ -242,14 +238,12 @@ int hv_run_capture(char *const argv[], char *out, size_t outsz, int timeout_ms,
  * only calls async-signal-safe functions. */
 pid_t hv_spawn_logged(char *const argv[], const char *log, struct vj_err *err)
 {
-	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	cleanup_close int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (logfd < 0)
 		return vj_err_sys(err, errno, "cannot open %s", log);
-	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0) {
-		close(logfd);
+	cleanup_close int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0)
 		return vj_err_sys(err, errno, "cannot open /dev/null");
-	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t all;
@@ -261,10 +255,7 @@ pid_t hv_spawn_logged(char *const argv[], const char *log, struct vj_err *err)
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	int e = errno;
-	close(logfd);
-	close(nullfd);
 	if (pid < 0)
-		return vj_err_sys(err, e, "cannot start %s", argv[0]);
+		return vj_err_sys(err, errno, "cannot start %s", argv[0]);
 	return pid;
 }

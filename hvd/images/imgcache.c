@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "cleanup.h"
 #include "base/fsutil.h"
 #include "imguse.h"
 #include "base/log.h"
@@ -227,6 +228,40 @@ static int transfer(const char *image, const char *what, const struct hv_artifac
 	}
 }
 
+/* Hash what an earlier attempt left in fd into a new *h; *have = its length
+ * (0 if it cannot be read back, so the download starts over). */
+static int resume_hash(int fd, struct hv_sha256 **h, uint64_t *have, struct vj_err *err)
+{
+	struct stat st;
+	*have = 0;
+	if (!(*h = hv_sha256_new()))
+		return vj_err_set(err, ENOMEM, "cannot initialise sha256");
+	if (fstat(fd, &st) < 0 || st.st_size == 0)
+		return 0;
+	if (hash_prefix(fd, (uint64_t)st.st_size, *h) == 0) {
+		*have = (uint64_t)st.st_size;
+		return 0;
+	}
+	hv_sha256_free(*h);
+	if (!(*h = hv_sha256_new()))
+		return vj_err_set(err, ENOMEM, "cannot initialise sha256");
+	return 0;
+}
+
+/* Make the verified part file the cached artifact at path, durably. */
+static int publish(int fd, const char *part, const char *path, const char *cache_dir,
+		   struct vj_err *err)
+{
+	if (fsync(fd) < 0 || fchmod(fd, 0444) < 0)
+		return vj_err_sys(err, errno, "cannot finish %s", part);
+	if (rename(part, path) < 0)
+		return vj_err_sys(err, errno, "cannot rename %s to %s", part, path);
+	cleanup_close int dfd = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		fsync(dfd); /* the rename itself survives a crash */
+	return 0;
+}
+
 static int download(const char *cache_dir, const char *image, const char *what,
 		    const struct hv_artifact *a, const char *path, struct vj_err *err)
 {
@@ -235,77 +270,42 @@ static int download(const char *cache_dir, const char *image, const char *what,
 		return vj_err_set(err, ENAMETOOLONG, "cache path too long");
 	/* A fixed name, not a random one: a later attempt (or a restarted hvd)
 	 * finds what an interrupted one fetched and resumes from its end. */
-	int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	cleanup_close int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "cannot create a file in the image cache %s", cache_dir);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return vj_err_set(err, EBUSY, "image '%s': another process is writing %s", image, part);
-	}
-	struct stat st;
-	struct hv_sha256 *h = hv_sha256_new();
+	cleanup_sha256 struct hv_sha256 *h = NULL;
 	uint64_t have = 0;
-	int rc = 0;
-	if (!h) {
-		rc = vj_err_set(err, ENOMEM, "cannot initialise sha256");
-		goto out;
-	}
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		have = (uint64_t)st.st_size;
-		if (hash_prefix(fd, have, h)) {
-			hv_sha256_free(h);
-			h = hv_sha256_new();
-			have = 0;
-		}
-	}
+	if (resume_hash(fd, &h, &have, err))
+		return -1;
 	/* A previous life may have fetched everything and died before the rename. */
 	struct hv_sha256 *peek = have ? hv_sha256_dup(h) : NULL;
-	if (peek) {
-		hv_sha256_final(peek, got);
-		if (!strcmp(got, a->sha256)) {
-			hv_info("image '%s': %s already complete in %s", image, what, part);
-			goto verified;
-		}
-	}
-	if (!h) {
-		rc = vj_err_set(err, ENOMEM, "cannot initialise sha256");
-		goto out;
-	}
-	rc = transfer(image, what, a, fd, have, &h, &have, err);
-	if (rc) {
-		vj_err_prefix(err, "image '%s' (%s)", image, what);
-		goto out; /* the partial file stays: the next attempt resumes it */
-	}
-	hv_sha256_final(h, got);
-	h = NULL;
-	if (strcmp(got, a->sha256)) {
-		rc = vj_err_set(err, EBADMSG,
-				"image '%s': checksum mismatch for %s %s (catalogue says sha256 %.12s..., "
-				"download has %.12s...)",
-				image, what, a->url, a->sha256, got);
-		unlink(part); /* never resumed from, never used */
-		goto out;
-	}
-verified:
-	if (fsync(fd) < 0 || fchmod(fd, 0444) < 0) {
-		rc = vj_err_sys(err, errno, "cannot finish %s", part);
-	} else if (rename(part, path) < 0) {
-		rc = vj_err_sys(err, errno, "cannot rename %s to %s", part, path);
+	if (peek)
+		hv_sha256_final(peek, got); /* frees peek */
+	if (peek && !strcmp(got, a->sha256)) {
+		hv_info("image '%s': %s already complete in %s", image, what, part);
 	} else {
-		int dfd = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd); /* the rename itself survives a crash */
-			close(dfd);
+		if (transfer(image, what, a, fd, have, &h, &have, err)) {
+			vj_err_prefix(err, "image '%s' (%s)", image, what);
+			if (have == 0)
+				unlink(part); /* nothing worth resuming */
+			return -1; /* else the partial file stays: the next attempt resumes it */
 		}
-		hv_info("image '%s': cached %s %s (%llu bytes) as %s", image, what, a->url,
-			(unsigned long long)have, path);
+		hv_sha256_final(vj_steal_ptr(h), got);
+		if (strcmp(got, a->sha256)) {
+			unlink(part); /* never resumed from, never used */
+			return vj_err_set(err, EBADMSG,
+					  "image '%s': checksum mismatch for %s %s (catalogue says "
+					  "sha256 %.12s..., download has %.12s...)",
+					  image, what, a->url, a->sha256, got);
+		}
 	}
-out:
-	hv_sha256_free(h);
-	if (rc && have == 0)
-		unlink(part); /* nothing worth resuming */
-	close(fd);
-	return rc;
+	if (publish(fd, part, path, cache_dir, err))
+		return -1;
+	hv_info("image '%s': cached %s %s (%llu bytes) as %s", image, what, a->url,
+		(unsigned long long)have, path);
+	return 0;
 }
 
 static void trim_after(const char *keep)

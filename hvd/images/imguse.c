@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+#include "cleanup.h"
 #include "libvirt/domain.h"
 #include "base/sha256.h"
 #include "names.h"
@@ -73,59 +75,61 @@ static const char *cache_name(const char *path, const char *cache_dir)
 	return hv_sha256_valid(path + l + 1) ? path + l + 1 : NULL;
 }
 
+/* The cache file (if any) that the overlay f in directory jd is backed by. */
+static void scan_overlay(DIR *jd, const char *name, const char *job, uint8_t *hdr,
+			 const char *cache_dir, const char *real_cache, struct hv_uses *u,
+			 bool *oom)
+{
+	size_t l = strlen(name);
+	if (l < 6 || strcmp(name + l - 6, ".qcow2"))
+		return;
+	ssize_t n;
+	{
+		/* O_NOFOLLOW: only files hvd made there count, never a planted link. */
+		cleanup_close int fd = openat(dirfd(jd), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return;
+		n = pread(fd, hdr, HDR_READ, 0);
+	}
+	char backing[PATH_MAX], real[PATH_MAX], who[80];
+	if (n <= 0 || hv_qcow2_backing(hdr, (size_t)n, backing, sizeof(backing)) != 1)
+		return;
+	const char *sha = cache_name(backing, cache_dir);
+	if (!sha && realpath(backing, real))
+		sha = cache_name(real, real_cache);
+	snprintf(who, sizeof(who), "%.64s", job);
+	if (sha && add(u, sha, who))
+		*oom = true;
+}
+
 static int scan_overlays(const char *cache_dir, const char *real_cache, const char *state_dir,
-			 struct hv_uses *u)
+			 struct hv_uses *u, struct vj_err *err)
 {
 	char vmdir[PATH_MAX];
-	snprintf(vmdir, sizeof(vmdir), "%s/vm", state_dir);
-	DIR *d = opendir(vmdir);
+	if (hv_path(vmdir, sizeof(vmdir), "%s/vm", state_dir))
+		return vj_err_set(err, ENAMETOOLONG, "state directory path too long");
+	cleanup_closedir DIR *d = opendir(vmdir);
 	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	uint8_t *hdr = malloc(HDR_READ);
-	if (!hdr) {
-		closedir(d);
-		return -ENOMEM;
-	}
+		return errno == ENOENT ? 0 : vj_err_sys(err, errno, "cannot scan the VM disks in %s", vmdir);
+	cleanup_free uint8_t *hdr = malloc(HDR_READ);
+	if (!hdr)
+		return vj_err_set(err, ENOMEM, "out of memory");
+	bool oom = false;
 	struct dirent *job;
-	while ((job = readdir(d))) {
+	while (!oom && (job = readdir(d))) {
 		if (job->d_name[0] == '.')
 			continue;
 		char jdir[PATH_MAX];
-		if (snprintf(jdir, sizeof(jdir), "%s/%s", vmdir, job->d_name) >= (int)sizeof(jdir))
+		if (hv_path(jdir, sizeof(jdir), "%s/%s", vmdir, job->d_name))
 			continue;
-		DIR *jd = opendir(jdir);
+		cleanup_closedir DIR *jd = opendir(jdir);
 		if (!jd)
 			continue;
 		struct dirent *f;
-		while ((f = readdir(jd))) {
-			size_t l = strlen(f->d_name);
-			if (l < 6 || strcmp(f->d_name + l - 6, ".qcow2"))
-				continue;
-			/* O_NOFOLLOW: only files hvd made there count, never a planted link. */
-			int fd = openat(dirfd(jd), f->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd < 0)
-				continue;
-			ssize_t n = pread(fd, hdr, HDR_READ, 0);
-			close(fd);
-			char backing[PATH_MAX], real[PATH_MAX], who[80];
-			if (n <= 0 || hv_qcow2_backing(hdr, (size_t)n, backing, sizeof(backing)) != 1)
-				continue;
-			const char *sha = cache_name(backing, cache_dir);
-			if (!sha && realpath(backing, real))
-				sha = cache_name(real, real_cache);
-			snprintf(who, sizeof(who), "%.64s", job->d_name);
-			if (sha && add(u, sha, who)) {
-				closedir(jd);
-				closedir(d);
-				free(hdr);
-				return -ENOMEM;
-			}
-		}
-		closedir(jd);
+		while (!oom && (f = readdir(jd)))
+			scan_overlay(jd, f->d_name, job->d_name, hdr, cache_dir, real_cache, u, &oom);
 	}
-	closedir(d);
-	free(hdr);
-	return 0;
+	return oom ? vj_err_set(err, ENOMEM, "out of memory scanning %s", vmdir) : 0;
 }
 
 /* Every cache file named anywhere in argv (a -kernel argument, a -b, or a
@@ -142,37 +146,44 @@ static int scan_args(const char *buf, size_t n, const char *dir, const char *who
 		sha[64] = '\0';
 		char after = i + dl + 65 < n ? buf[i + dl + 65] : '\0';
 		if (hv_sha256_valid(sha) && !isalnum((unsigned char)after) && add(u, sha, who))
-			return -ENOMEM;
+			return -1;
 	}
 	return 0;
 }
 
-static int scan_procs(const char *cache_dir, const char *real_cache, struct hv_uses *u)
+/* /proc/<pid>/cmdline into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_cmdline(const char *pid, char *buf, size_t bufsz)
 {
-	DIR *d = opendir("/proc");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%.20s/cmdline", pid);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	ssize_t r;
+	while (n < bufsz - 1 && (r = read(fd, buf + n, bufsz - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+static int scan_procs(const char *cache_dir, const char *real_cache, struct hv_uses *u,
+		      struct vj_err *err)
+{
+	cleanup_closedir DIR *d = opendir("/proc");
 	if (!d)
-		return -errno;
-	char *buf = malloc(CMDLINE_MAX);
-	if (!buf) {
-		closedir(d);
-		return -ENOMEM;
-	}
-	int rc = 0;
+		return vj_err_sys(err, errno, "cannot scan /proc for users of the image cache");
+	cleanup_free char *buf = malloc(CMDLINE_MAX);
+	if (!buf)
+		return vj_err_set(err, ENOMEM, "out of memory");
 	struct dirent *p;
-	while (!rc && (p = readdir(d))) {
+	while ((p = readdir(d))) {
 		if (!isdigit((unsigned char)p->d_name[0]))
 			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", p->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		ssize_t got = read_cmdline(p->d_name, buf, CMDLINE_MAX);
+		if (got < 0)
 			continue;
-		size_t n = 0;
-		ssize_t r;
-		while (n < CMDLINE_MAX - 1 && (r = read(fd, buf + n, CMDLINE_MAX - 1 - n)) > 0)
-			n += (size_t)r;
-		close(fd);
-		buf[n] = '\0';
+		size_t n = (size_t)got;
 		if (!memmem(buf, n, cache_dir, strlen(cache_dir)) &&
 		    !memmem(buf, n, real_cache, strlen(real_cache)))
 			continue;
@@ -187,13 +198,11 @@ static int scan_procs(const char *cache_dir, const char *real_cache, struct hv_u
 				break;
 			}
 		}
-		rc = scan_args(buf, n, cache_dir, who, u);
-		if (!rc && strcmp(cache_dir, real_cache))
-			rc = scan_args(buf, n, real_cache, who, u);
+		if (scan_args(buf, n, cache_dir, who, u) ||
+		    (strcmp(cache_dir, real_cache) && scan_args(buf, n, real_cache, who, u)))
+			return vj_err_set(err, ENOMEM, "out of memory scanning /proc");
 	}
-	closedir(d);
-	free(buf);
-	return rc;
+	return 0;
 }
 
 int hv_uses_scan(const char *cache_dir, const char *state_dir, struct hv_uses *out,
@@ -203,15 +212,10 @@ int hv_uses_scan(const char *cache_dir, const char *state_dir, struct hv_uses *o
 	char real_cache[PATH_MAX];
 	if (!realpath(cache_dir, real_cache))
 		snprintf(real_cache, sizeof(real_cache), "%s", cache_dir);
-	int rc = scan_overlays(cache_dir, real_cache, state_dir, &u);
-	if (rc) {
+	if (scan_overlays(cache_dir, real_cache, state_dir, &u, err) ||
+	    scan_procs(cache_dir, real_cache, &u, err)) {
 		hv_uses_free(&u);
-		return vj_err_sys(err, -rc, "cannot scan the VM disks in %s/vm", state_dir);
-	}
-	rc = scan_procs(cache_dir, real_cache, &u);
-	if (rc) {
-		hv_uses_free(&u);
-		return vj_err_sys(err, -rc, "cannot scan /proc for users of the image cache");
+		return -1;
 	}
 	*out = u;
 	return 0;

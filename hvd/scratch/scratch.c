@@ -1,6 +1,7 @@
 /* Backend choice and what both backends share; see scratch.h. */
 #include "scratch.h"
 
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/spawn.h"
+#include "cleanup.h"
 
 static bool lvm(const struct hv_config *cfg)
 {
@@ -102,40 +104,28 @@ int hv_scratch_zero(const char *path, uint64_t *bytes, struct vj_err *err)
 {
 	/* O_WRONLY on a block device: the wipe goes to the device itself, never
 	 * through a file someone could have put at that path. */
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "cannot open %s to zero it", path);
 	struct stat st;
 	uint64_t size = 0;
-	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode))
 		return vj_err_set(err, ENOTBLK, "%s is not a block device; not zeroed", path);
-	}
-	if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
-		int e = errno;
-		close(fd);
-		return vj_err_sys(err, e, "cannot read the size of %s", path);
-	}
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return vj_err_sys(err, errno, "cannot read the size of %s", path);
 	/* In 1 GiB steps: a kill (hvd stopping) waits for one step, not for
 	 * the whole volume. A volume half zeroed is still there with its tags
 	 * and is zeroed again by whoever removes it. */
 	const uint64_t step = 1ull << 30;
 	for (uint64_t off = 0; off < size; off += step) {
 		uint64_t range[2] = {off, size - off < step ? size - off : step};
-		if (ioctl(fd, BLKZEROOUT, range) < 0) {
-			int e = errno;
-			close(fd);
-			return vj_err_sys(err, e, "cannot zero %s at %llu MiB", path,
+		if (ioctl(fd, BLKZEROOUT, range) < 0)
+			return vj_err_sys(err, errno, "cannot zero %s at %llu MiB", path,
 					  (unsigned long long)(off >> 20));
-		}
 	}
 	/* Out of the device's volatile cache too, before LVM frees the extents. */
-	if (fdatasync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		return vj_err_sys(err, e, "cannot flush %s after zeroing it", path);
-	}
-	close(fd);
+	if (fdatasync(fd) < 0)
+		return vj_err_sys(err, errno, "cannot flush %s after zeroing it", path);
 	if (bytes)
 		*bytes = size;
 	return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "cleanup.h"
 #include "scratch.h"
 
 static int file_path(const struct hv_config *cfg, const char *job, char *out, size_t outsz,
@@ -31,18 +32,18 @@ int hv_scratch_file_create(const struct hv_config *cfg, const char *job, uint64_
 	 * sparse file reads as zeroes wherever it was not written, so a job can
 	 * never see what the host's disk held before (the job is root in its VM
 	 * and may read the whole disk raw). */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return vj_err_sys(err, errno, "cannot create the scratch file %s", path);
-	/* Sparse: space is taken only as the job writes. */
-	if (ftruncate(fd, (off_t)(size_mb << 20)) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(path);
-		return vj_err_sys(err, e, "cannot size the scratch file %s to %llu MiB", path,
-				  (unsigned long long)size_mb);
+	{
+		cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return vj_err_sys(err, errno, "cannot create the scratch file %s", path);
+		/* Sparse: space is taken only as the job writes. */
+		if (ftruncate(fd, (off_t)(size_mb << 20)) < 0) {
+			vj_err_sys(err, errno, "cannot size the scratch file %s to %llu MiB", path,
+				   (unsigned long long)size_mb);
+			unlink(path);
+			return -1;
+		}
 	}
-	close(fd);
 	if (hv_scratch_mkfs(path, err)) {
 		unlink(path);
 		return -1;

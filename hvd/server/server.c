@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "images/catalogue.h"
 #include "base/fsutil.h"
+#include "cleanup.h"
 #include "kv.h"
 #include "base/log.h"
 #include "agent/relay.h"
@@ -153,7 +154,8 @@ static void do_status(struct client *c, const struct vj_frame *f)
 
 static void *client_main(void *arg)
 {
-	struct client *c = arg;
+	cleanup_free struct client *c = arg;
+	cleanup_close int fd_owned = c->fd;
 	struct vj_reader r;
 	vj_reader_init(&r, VJ_FRAME_MAX);
 	for (;;) {
@@ -202,8 +204,6 @@ static void *client_main(void *arg)
 			break;
 	}
 	vj_reader_free(&r);
-	close(c->fd);
-	free(c);
 	return NULL;
 }
 
@@ -221,33 +221,29 @@ int hv_server_listen(const struct hv_config *cfg, struct vj_err *err)
 		if (hv_mkdir_p(dir, 0755, err))
 			return -1;
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vj_err_sys(err, errno, "socket");
 	/* A live hvd answers; a stale socket file from a dead one does not. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		return vj_err_set(err, EADDRINUSE, "another hvd is already serving %s", cfg->socket);
+	{
+		cleanup_close int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe < 0)
+			return vj_err_sys(err, errno, "socket");
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return vj_err_set(err, EADDRINUSE, "another hvd is already serving %s",
+					  cfg->socket);
 	}
-	close(fd);
 	unlink(cfg->socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		return vj_err_sys(err, e, "cannot bind %s", cfg->socket);
-	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return vj_err_sys(err, errno, "cannot bind %s", cfg->socket);
 	/* Every local user may connect; each request is authorised by its munge
 	 * credential and SO_PEERCRED (auth.c). */
 	if (chmod(cfg->socket, 0666) < 0 || listen(fd, 128) < 0) {
-		int e = errno;
-		close(fd);
+		vj_err_sys(err, errno, "cannot listen on %s", cfg->socket);
 		unlink(cfg->socket);
-		return vj_err_sys(err, e, "cannot listen on %s", cfg->socket);
+		return -1;
 	}
-	return fd;
+	return vj_steal_fd(fd);
 }
 
 int hv_server_run(const struct hv_config *cfg, int lfd, int sigfd)
@@ -277,7 +273,7 @@ int hv_server_run(const struct hv_config *cfg, int lfd, int sigfd)
 		}
 		if (!pfd[0].revents)
 			continue;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		cleanup_close int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
 				hv_warn("accept: %s", strerror(errno));
@@ -285,12 +281,14 @@ int hv_server_run(const struct hv_config *cfg, int lfd, int sigfd)
 				usleep(100 * 1000);
 			continue;
 		}
-		struct client *c = calloc(1, sizeof(*c));
-		socklen_t len = sizeof(c ? c->peer : (struct ucred){0});
-		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
-			hv_warn("cannot identify a client: %s", c ? strerror(errno) : "out of memory");
-			free(c);
-			close(fd);
+		cleanup_free struct client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			hv_warn("cannot take a client: out of memory");
+			continue;
+		}
+		socklen_t len = sizeof(c->peer);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
+			hv_warn("cannot identify a client: %s", strerror(errno));
 			continue;
 		}
 		c->cfg = cfg;
@@ -299,9 +297,11 @@ int hv_server_run(const struct hv_config *cfg, int lfd, int sigfd)
 		int rc = pthread_create(&t, &attr, client_main, c);
 		if (rc) {
 			hv_warn("cannot start a client thread: %s", strerror(rc));
-			close(fd);
-			free(c);
+			continue;
 		}
+		/* The thread owns the client and its connection now. */
+		vj_steal_ptr(c);
+		vj_steal_fd(fd);
 	}
 	pthread_attr_destroy(&attr);
 	close(lfd);

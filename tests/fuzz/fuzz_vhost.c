@@ -71,9 +71,9 @@ static void fuzz_messages(const uint8_t *d, size_t n)
 		memcpy(m.p.bytes, d, m.size);
 		d += m.size, n -= m.size;
 		int fds[VU_MAX_FDS];
-		char why[200];
+		struct vj_err err;
 		/* No fds: a memory table never maps, the rest is plain parsing. */
-		if (vu_handle(dev, &m, fds, 0, &reply, why, sizeof(why)) > 0 && reply.size > VU_MAX_PAYLOAD)
+		if (vu_handle(dev, &m, fds, 0, &reply, &err) > 0 && reply.size > VU_MAX_PAYLOAD)
 			abort();
 	}
 	vu_free(dev);
