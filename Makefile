@@ -20,6 +20,9 @@ SPANKDIR    ?= $(PREFIX)/lib/slurm
 DATADIR     ?= $(PREFIX)/share/vmjob
 DESTDIR     ?=
 
+# The release every program reports with --version and the packages carry.
+VERSION     := 0.1.0
+
 B := build
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -27,7 +30,8 @@ WARN := -Wall -Wextra -Werror
 SANITIZE ?=
 VJ_CFLAGS := -std=gnu11 $(WARN) -fPIC -D_GNU_SOURCE -Icommon $(SANITIZE) \
 	-DVJ_SYSCONFDIR='"$(SYSCONFDIR)"' -DVJ_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
-	-DVJ_RUNSTATEDIR='"$(RUNSTATEDIR)"' -DVJ_LIBEXECDIR='"$(LIBEXECDIR)"'
+	-DVJ_RUNSTATEDIR='"$(RUNSTATEDIR)"' -DVJ_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DVJ_DATADIR='"$(DATADIR)"' -DVJ_VERSION='"$(VERSION)"'
 VJ_LDFLAGS := $(SANITIZE)
 # Unit tests are built with these (the parsers they cover face hostile input).
 TEST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -72,7 +76,8 @@ endef
 lib_srcs = $(filter-out $(2),$(foreach f,$(wildcard $(1)),$(if $(filter test_%,$(notdir $(f))),,$(f))))
 
 include common/build.mk client/build.mk
-include hvd/build.mk hvctl/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk
+include hvd/build.mk hvctl/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk \
+	imagetool/build.mk
 include tests/build.mk etc/build.mk
 
 # Header dependencies: x.o.dep beside each object (never *.d: image trees

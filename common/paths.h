@@ -14,6 +14,9 @@
 #ifndef VJ_RUNSTATEDIR
 #define VJ_RUNSTATEDIR "/run"
 #endif
+#ifndef VJ_DATADIR
+#define VJ_DATADIR "/usr/local/share/vmjob"
+#endif
 #ifndef VJ_LIBEXECDIR
 #define VJ_LIBEXECDIR "/usr/local/libexec/vmjob"
 #endif
@@ -28,6 +31,9 @@
 /* Helper programs hvd and the plugin start. */
 #define VJ_VMEXEC VJ_LIBEXECDIR "/vmexec"
 #define VJ_VMFS_SERVER VJ_LIBEXECDIR "/vmfs-server"
+/* What vmjob-image puts into an image: the guest programs and their boot
+ * hooks as a tarball (images/kit.sh). */
+#define VJ_GUEST_KIT VJ_DATADIR "/guest-kit.tar"
 
 /* Inside a guest (fixed: images are built apart from any host's prefix). */
 #define VJ_GUEST_HOST_DIR "/run/vmjob"

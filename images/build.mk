@@ -35,9 +35,30 @@ $(VMJOB_INIT): $(B)/images/init/init.o
 
 all: $(VMAGENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
 
+# The guest kit (images/kit.sh): what goes into every image, as one tarball
+# for make images and vmjob-image, and as a .deb (make guest-deb) for images
+# built with Debian's own tools.
+GUEST_BINS := $(VMAGENT) $(FSGW_CLIENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
+GUEST_KIT := $(B)/images/guest-kit.tar
+GUEST_DEB := $(B)/images/vmjob-guest_$(VERSION)_amd64.deb
+$(GUEST_KIT): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/vmjob-agent.service
+	@mkdir -p $(dir $@)
+	images/kit.sh tar $@ $(GUEST_BINS)
+$(GUEST_DEB): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/vmjob-agent.service
+	images/kit.sh deb $(B)/images $(VERSION) $(GUEST_BINS)
+all: $(GUEST_KIT)
+.PHONY: guest-deb
+guest-deb: $(GUEST_DEB)
+
 # images/build.sh is incremental itself (download cache; each artefact is
-# rebuilt only when the hash of its inputs, the agent binary included, changes),
+# rebuilt only when the hash of its inputs, the guest kit included, changes),
 # so it runs on every `make images`: a deleted or stale output is always
 # noticed, and a no-op run takes well under a second.
-images: $(VMAGENT) $(FSGW_CLIENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD) $(B)/tests/agent-hello
-	images/build.sh $(VMAGENT) $(FSGW_CLIENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD) $(IMAGES_OUT)
+images: $(GUEST_KIT) $(B)/tests/agent-hello
+	images/build.sh $(GUEST_KIT) $(IMAGES_OUT)
+
+.PHONY: install-guest-kit
+install: install-guest-kit
+install-guest-kit: $(GUEST_KIT)
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 $(GUEST_KIT) $(DESTDIR)$(DATADIR)/guest-kit.tar

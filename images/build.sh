@@ -8,25 +8,22 @@
 #   "debian12": Debian 12 made by mmdebstrap (bash, python3, MPICH's runtime,
 #     systemd, ...) + the vmjob guest files (needs root);
 #   catalogue.conf with their entries.
-# The vmjob guest files, the same in every image: /usr/lib/vmjob/init (PID 1
-# of a fast boot), /usr/lib/vmjob/setup, /usr/sbin/vmagent, /usr/sbin/vmfs-client,
-# /usr/lib/vmjob/hostcmd as srun, sbatch, ... in /usr/local/bin (Slurm in the VM),
-# vmjob-agent.service (for `init = image`) and the modules the gateway needs.
+# The vmjob guest files, the same in every image, come as the guest kit
+# (images/kit.sh: the agent, vmjob-init, the setup script, vmfs-client, srun &
+# co., vmjob-agent.service), the tarball vmjob-image puts into site images too.
+# The gateway's drivers (fuse, virtiofs) are in the initrd: a root image holds
+# nothing of the kernel's.
 # No loop mounts, no root-only tricks beyond what mkfs.ext4 -d offers; the only
 # network use is apt-get download from the configured Debian mirror.
 # Incremental: downloads are cached in OUT/cache, each artefact is rebuilt only
 # when its inputs change (a stamp holds the hash of its inputs).
 #
-# usage: images/build.sh VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD OUTDIR
-#   (the binaries of the guest programs, then where the images go)
+# usage: images/build.sh GUEST_KIT OUTDIR
 #   VMJOB_IMAGES="minimal debian12" (default) chooses the root images.
 set -eu
 
-AGENT=$(realpath "$1")
-FSCLIENT=$(realpath "$2")
-VMINIT=$(realpath "$3")
-HOSTCMD=$(realpath "$4")
-OUT=$(realpath -m "$5")
+KIT=$(realpath "$1")
+OUT=$(realpath -m "$2")
 IMAGES=${VMJOB_IMAGES:-minimal debian12}
 # What debian12 holds beyond Debian's minbase: what a worker node's jobs
 # expect (a shell, python, a C/C++ runtime, MPICH's runtime for MPI jobs, the
@@ -38,17 +35,13 @@ DEBIAN_MIRRORS="deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main"
 SRC=$(cd "$(dirname "$0")" && pwd)
-# The Slurm commands a job may use inside its VM (run on the host for it:
-# client/hostcmd.c holds the same list, which is the one that decides).
-SLURM_COMMANDS="srun sbatch scontrol squeue scancel sacct sinfo sstat"
 CACHE=$OUT/cache
 ROOT_MB=${VMJOB_ROOT_MB:-48}
 # Drivers the initrd loads (dependencies are added by modprobe --show-depends).
 # crc32c_generic: ext4's metadata checksums; TCG CPUs lack SSE4.2 for crc32c-intel.
-INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse virtio_net"
-# Loaded after boot by rcS: fuse for the gateway's serial transport, virtiofs
-# (the virtio-fs driver) for its vhost-user-fs device (vmjob.fsdev=virtiofs).
-ROOT_MODULES="fuse virtiofs"
+# fuse and virtiofs: the gateway's two transports (virtio-serial + FUSE, and
+# the vhost-user-fs device), so any root boots with them.
+INITRD_MODULES="virtio_pci virtio_console virtio_blk crc32c_generic ext4 fuse virtiofs virtio_net"
 # Pulled in as ext4's crc32c soft dependency but needs SSE4.2, which TCG's
 # default CPU lacks (insmod fails noisily); crc32c_generic does the work.
 MODULES_SKIP="crc32c-intel"
@@ -117,32 +110,12 @@ install_busybox() {
 	done
 }
 
-# The vmjob guest files and the gateway's modules into the tree $1.
+# The guest kit into the tree $1 (a tree made here: plain tar will do).
 install_guest() {
-	mkdir -p "$1/usr/lib/vmjob" "$1/usr/sbin" "$1/lib/systemd/system" "$1/lib/modules"
-	install -m 0755 "$VMINIT" "$1/usr/lib/vmjob/init"
-	install -m 0755 "$SRC/guest/setup" "$1/usr/lib/vmjob/setup"
-	install -s -m 0755 "$AGENT" "$1/usr/sbin/vmagent"
-	install -s -m 0755 "$FSCLIENT" "$1/usr/sbin/vmfs-client"
-	# No resolver of the build host's: the guest's comes from hvd.conf
-	# guest_dns at boot (the setup script), or there is none.
 	rm -f "$1/etc/resolv.conf"
-	echo "# vmjob: written at boot from hvd.conf guest_dns" > "$1/etc/resolv.conf"
-	install -s -m 0755 "$HOSTCMD" "$1/usr/lib/vmjob/hostcmd"
-	mkdir -p "$1/usr/local/bin"
-	for c in $SLURM_COMMANDS; do ln -sf /usr/lib/vmjob/hostcmd "$1/usr/local/bin/$c"; done
-	install -m 0644 "$SRC/guest/vmjob-agent.service" "$1/lib/systemd/system/"
-	mkdir -p "$1/etc/systemd/system/sysinit.target.wants"
-	ln -sf /lib/systemd/system/vmjob-agent.service "$1/etc/systemd/system/sysinit.target.wants/"
-	for m in $rmods; do
-		mkdir -p "$1/lib/modules/$KVER/$(dirname "$m")"
-		cp "$KDIR/lib/modules/$KVER/$m" "$1/lib/modules/$KVER/$m"
-	done
-	cp "$KDIR/lib/modules/$KVER/modules.order" "$KDIR/lib/modules/$KVER/modules.builtin" \
-		"$KDIR/lib/modules/$KVER/modules.builtin.modinfo" "$1/lib/modules/$KVER/"
-	depmod -b "$1" "$KVER"
+	tar -C "$1" -xpf "$KIT" --numeric-owner
 }
-GUEST_FILES="$AGENT $FSCLIENT $VMINIT $HOSTCMD $SRC/guest/setup $SRC/guest/vmjob-agent.service"
+GUEST_FILES="$KIT"
 
 # mkfs.ext4 of tree $1 into image $2 of $3 MiB. A fixed label and UUID name
 # the image; its checksum still changes on every rebuild (inode ctimes),
@@ -194,11 +167,10 @@ if ! uptodate "$OUT/minimal-initrd.img" "$h"; then
 fi
 
 # ---- root images ----
-rmods=$(module_order $ROOT_MODULES)
 
 build_minimal() {
 	rootfiles=$(cd "$SRC/rootfs" && find . -type f | LC_ALL=C sort)
-	h=$(echo "$KVER $rmods $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
+	h=$(echo "$KVER $ROOT_MB $rootfiles $(cd "$SRC/rootfs" && inputs_hash $rootfiles) \
 		$(inputs_hash $GUEST_FILES "$BUSYBOX" "$0")" | sha256sum | cut -d' ' -f1)
 	uptodate "$OUT/minimal-root.img" "$h" && return 0
 	say "building root image minimal (${ROOT_MB} MiB)"
@@ -242,7 +214,7 @@ build_debian12() {
 		return 0
 	fi
 	debian_tree
-	h=$(echo "$KVER $rmods $(cat "$CACHE/debian12-tree.tar.inputs") $(inputs_hash $GUEST_FILES "$0")" |
+	h=$(echo "$KVER $(cat "$CACHE/debian12-tree.tar.inputs") $(inputs_hash $GUEST_FILES "$0")" |
 		sha256sum | cut -d' ' -f1)
 	uptodate "$OUT/debian12-root.img" "$h" && return 0
 	st=$STAGE/debian12-tree

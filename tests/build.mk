@@ -2,7 +2,7 @@
 # tests/unit/check.h, and are found by the build: each links the sanitized
 # archive of its component (UNIT_LINK_<component>, in that component's
 # build.mk). tests/README.md says where every other kind of test goes.
-UNIT_SRCS := $(shell find common client hvd hvctl spank-plugin fsgateway images -name 'test_*.c' 2>/dev/null | sort)
+UNIT_SRCS := $(shell find common client hvd hvctl spank-plugin fsgateway images imagetool -name 'test_*.c' 2>/dev/null | sort)
 UNIT_TESTS := $(UNIT_SRCS:%.c=$(B)/unit/%)
 CFLAGS_tests := -Ihvd
 
@@ -21,9 +21,9 @@ all: $(UNIT_TESTS)
 # tests/fuzz/corpus/<name>/. Each line names the sources a fuzzer exercises.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd -Ifsgateway $(FUSE3_CFLAGS) \
+	-std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd -Ifsgateway -Iimagetool $(FUSE3_CFLAGS) \
 	$(shell pkg-config --cflags libxml-2.0 2>/dev/null)
-FUZZ_LIBS := $(shell pkg-config --libs libcurl libcrypto libxml-2.0 inih 2>/dev/null || echo -lcurl -lcrypto -lxml2 -linih)
+FUZZ_LIBS := $(shell pkg-config --libs libcurl libcrypto libxml-2.0 inih jansson 2>/dev/null || echo -lcurl -lcrypto -lxml2 -linih -ljansson)
 FUZZ_SRCS_wire := $(COMMON_SRCS)
 FUZZ_SRCS_hvd_req := hvd/server/reqparse.c hvd/base/vmdesc.c hvd/base/cpuset.c hvd/images/catalogue.c hvd/base/ini.c \
 	hvd/images/fetch.c hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
@@ -34,6 +34,7 @@ FUZZ_SRCS_hvd_meta := hvd/libvirt/meta.c hvd/libvirt/xml.c hvd/base/vmdesc.c hvd
 	hvd/base/sha256.c hvd/base/log.c $(COMMON_SRCS)
 FUZZ_SRCS_fsgw := fsgateway/validate.c fsgateway/channel_io.c
 FUZZ_SRCS_vhost := fsgateway/virtq.c fsgateway/vhost_user.c common/err.c
+FUZZ_SRCS_oci := imagetool/oci.c imagetool/mkimage.c imagetool/tree.c hvd/base/sha256.c common/err.c
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_$$*)

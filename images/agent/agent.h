@@ -51,7 +51,8 @@ struct ioq {
 	size_t off, len, cap; /* pending bytes are buf[off .. off+len) */
 };
 int ioq_push(struct ioq *q, const void *data, size_t n);
-/* Write what the fd takes without blocking: 0, or -errno on a real error. */
+/* Write what the fd takes without blocking: 0, or -1 if the fd refuses
+ * (its reader is gone); callers only drop the queue then. */
 int ioq_flush(struct ioq *q, int fd);
 void ioq_free(struct ioq *q);
 

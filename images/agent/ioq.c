@@ -38,7 +38,7 @@ int ioq_flush(struct ioq *q, int fd)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			return -errno;
+			return -1; /* the reader is gone (EPIPE): the caller drops the queue */
 		}
 		q->off += (size_t)w;
 		q->len -= (size_t)w;
