@@ -17,4 +17,14 @@ show_file pty.txt
 check "shell answered through the pty" grep -q 'ANSWER=42' pty.txt
 check "stdin is a terminal in the VM" grep -q 'TTY=/dev/pts/' pty.txt
 check "shell ran in the VM" grep -q 'HOST=vmjob-' pty.txt
+
+# Ctrl-C of an interactive srun inside the VM: srun runs on the host for the
+# guest; the terminal's two Ctrl-C reach it and abort the step, as on a node.
+as_alice env PTY_SCENARIO=ctrl-c timeout 300 python3 "$E2E/pty-drive.py" srun --vm-image="$IMAGE" --pty /bin/sh > ctrlc.txt 2>&1
+show_file ctrlc.txt
+check "the step started" grep -q 'step up True' ctrlc.txt
+check "two Ctrl-C ended srun (not its 300 s sleep)" grep -q 'srun ended True' ctrlc.txt
+rc=$(sed -n 's/.*SRUN-RC=\([0-9]*\).*/\1/p' ctrlc.txt | head -n1)
+check "srun reports the interrupted step (rc ${rc:-none})" [ "${rc:-0}" != 0 ]
+check "the step's task is gone from the VM" grep -q 'LEFT=0' ctrlc.txt
 finish
