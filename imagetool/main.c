@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmjob-image: --init is vmjob or image, not '%s'\n", o.init);
 		return 2;
 	}
+	/* Archive names are UTF-8 (pax) whatever the caller's locale: without
+	 * a UTF-8 ctype libarchive cannot convert them. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -107,7 +107,7 @@ static int apply_whiteouts(int fd, const char *path, struct vj_err *err)
 		return -1;
 	struct archive_entry *e;
 	int r;
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		char p[4096];
 		if (inner_path(archive_entry_pathname(e), p, sizeof(p), err))
 			return -1;
@@ -151,7 +151,9 @@ static int extract(int fd, const char *path, unsigned flags, struct vj_err *err)
 					      ARCHIVE_EXTRACT_SECURE_NODOTDOT);
 	struct archive_entry *e;
 	int r, rc = 0;
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	/* ARCHIVE_WARN: a detail not kept (a name libarchive could not convert,
+	 * an unknown header), not a reason to stop. */
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		char p[4096];
 		if (inner_path(archive_entry_pathname(e), p, sizeof(p), err)) {
 			rc = -1;

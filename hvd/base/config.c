@@ -19,7 +19,8 @@ const char *const HV_DISK_CACHE_WORDS[] = {"none", "writeback", "writethrough", 
 					   "unsafe", NULL};
 const char *const HV_DISK_IO_WORDS[] = {"threads", "native", "io_uring", NULL};
 const char *const HV_FS_TRANSPORT_WORDS[] = {"virtiofs", "serial", NULL};
-const char *const HV_NETWORK_WORDS[] = {"none", "user", NULL};
+const char *const HV_NETWORK_WORDS[] = {"none", "user", "bridge", NULL};
+const char *const HV_BRIDGE_FILTER_WORDS[] = {"auto", "clean-traffic", "none", NULL};
 
 static int set_str(char *dst, size_t dstsz, const char *v, struct vj_err *err)
 {
@@ -167,6 +168,16 @@ static int set_lvm_name(char *dst, size_t dstsz, const char *v, struct vj_err *e
 	return set_str(dst, dstsz, v, err);
 }
 
+/* A network interface name: what the kernel takes (IFNAMSIZ, no '/', no
+ * space) and nothing a tool could read as an option. */
+static int set_ifname(char *dst, size_t dstsz, const char *v, struct vj_err *err)
+{
+	if (!v[0] || strlen(v) > 15 || v[0] == '-' ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v))
+		return vj_err_set(err, EINVAL, "'%s' is not a network interface name", v);
+	return set_str(dst, dstsz, v, err);
+}
+
 static int set_log_level(int *dst, const char *v, struct vj_err *err)
 {
 	int l = hv_log_level_parse(v);
@@ -179,7 +190,7 @@ static int set_log_level(int *dst, const char *v, struct vj_err *err)
 /* Every key of hvd.conf: its type, where it goes, its bounds or words and
  * its default (parsed like a value from the file, so defaults obey the same
  * rules). etc/hvd.conf documents each. */
-enum key_type { K_PATH, K_STR, K_URL, K_LVM, K_IP, K_U32, K_U64, K_BOOL, K_CHOICE, K_LOG, K_LIST };
+enum key_type { K_PATH, K_STR, K_URL, K_LVM, K_IFNAME, K_IP, K_U32, K_U64, K_BOOL, K_CHOICE, K_LOG, K_LIST };
 
 struct key {
 	const char *name;
@@ -227,6 +238,8 @@ static const struct key KEYS[] = {
 	LIST("export", add_export),
 	CHOICE("fs_transport", fs_transport, HV_FS_TRANSPORT_WORDS, "virtiofs"),
 	CHOICE("network", network, HV_NETWORK_WORDS, "none"),
+	STR("bridge", K_IFNAME, bridge, NULL),
+	CHOICE("bridge_filter", bridge_filter, HV_BRIDGE_FILTER_WORDS, "auto"),
 	STR("guest_dns", K_IP, guest_dns, NULL),
 	LIST("network_allow", add_net_allow),
 	STR("slurm_user", K_STR, slurm_user, "root"),
@@ -246,6 +259,8 @@ static int set_value(struct hv_config *c, const struct key *k, const char *v, st
 		return set_catalogue(p, k->size, v, err);
 	case K_LVM:
 		return set_lvm_name(p, k->size, v, err);
+	case K_IFNAME:
+		return set_ifname(p, k->size, v, err);
 	case K_IP:
 		return set_ip(p, k->size, v, err);
 	case K_U32:
@@ -301,6 +316,9 @@ static int check(const struct hv_config *c, const char *path, struct vj_err *err
 				  path, c->run_dir, 107 - strlen("/vm/") - 64 - strlen("/agent.sock"));
 	if (c->scratch_backend == HV_SCRATCH_LVM && !c->scratch_vg[0])
 		return vj_err_set(err, EINVAL, "%s: scratch_backend = lvm needs scratch_vg", path);
+	if (c->network == HV_NET_BRIDGE && !c->bridge[0])
+		return vj_err_set(err, EINVAL, "%s: network = bridge needs bridge (the site bridge's name)",
+				  path);
 	if (c->scratch_thinpool[0] && c->scratch_backend != HV_SCRATCH_LVM)
 		return vj_err_set(err, EINVAL, "%s: scratch_thinpool needs scratch_backend = lvm", path);
 	return 0;

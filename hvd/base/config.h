@@ -26,10 +26,12 @@ enum hv_disk_cache {
 };
 enum hv_disk_io { HV_IO_THREADS, HV_IO_NATIVE, HV_IO_URING };
 enum hv_fs_transport { HV_FS_VIRTIOFS, HV_FS_SERIAL };
-enum hv_network { HV_NET_NONE, HV_NET_USER };
+enum hv_network { HV_NET_NONE, HV_NET_USER, HV_NET_BRIDGE };
+enum hv_bridge_filter { HV_BRFILTER_AUTO, HV_BRFILTER_CLEAN, HV_BRFILTER_NONE };
 extern const char *const HV_VIRT_TYPE_WORDS[], *const HV_SCRATCH_BACKEND_WORDS[],
 	*const HV_LVM_WIPE_WORDS[], *const HV_NUMA_WORDS[], *const HV_DISK_CACHE_WORDS[],
-	*const HV_DISK_IO_WORDS[], *const HV_FS_TRANSPORT_WORDS[], *const HV_NETWORK_WORDS[];
+	*const HV_DISK_IO_WORDS[], *const HV_FS_TRANSPORT_WORDS[], *const HV_NETWORK_WORDS[],
+	*const HV_BRIDGE_FILTER_WORDS[];
 
 /* network_allow: one service on this host guests may reach anyway. */
 struct hv_net_allow {
@@ -83,9 +85,14 @@ struct hv_config {
 	 * served by vmfs-server) | serial (FUSE over a virtio-serial port). */
 	enum hv_fs_transport fs_transport;
 
-	/* The guest's network: none, or user (NAT through QEMU on this host,
-	 * with this host's own addresses closed to guests: netguard.c). */
+	/* The guest's network: none; user (NAT through QEMU on this host,
+	 * with this host's own addresses closed to guests: netguard.c); or
+	 * bridge (a tap on the site bridge `bridge`, the guest's address from
+	 * the site's DHCP, a MAC derived from instance and job, libvirt's
+	 * clean-traffic filter, this host closed to guests: netguard.c). */
 	enum hv_network network;
+	char bridge[16];          /* network = bridge: the site bridge */
+	enum hv_bridge_filter bridge_filter; /* auto: clean-traffic if libvirt has it */
 	char guest_dns[64];       /* the guests' resolver ("" = none) */
 	struct hv_net_allow net_allow[HV_MAX_NET_ALLOW];
 	unsigned nnet_allow;

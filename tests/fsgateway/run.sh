@@ -71,8 +71,8 @@ grep -q '^PASS still-serving' "$W"/hostile.out || { fail "hostile did not comple
 # /usr/sbin/vmfs-client, replaced by the one just built), then "the agent".
 cp "$IMG"/minimal-root.img "$W"/root.img
 # The initrd loads the gateway's drivers (fuse, virtiofs) before the root.
-if [ "$TRANSPORT" = virtiofs ] &&
-	! gzip -dc "$IMG"/minimal-initrd.img | cpio -t --quiet 2>/dev/null | grep -q '/virtiofs\.ko'; then
+initrd_files=$(gzip -dc "$IMG"/minimal-initrd.img | cpio -t --quiet 2>/dev/null)
+if [ "$TRANSPORT" = virtiofs ] && ! grep -q '/virtiofs\.ko$' <<< "$initrd_files"; then
 	echo "run.sh: $IMG/minimal-initrd.img has no virtiofs module (make images)" >&2; exit 2
 fi
 {
