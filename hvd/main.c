@@ -14,6 +14,7 @@
 #include "vm/adopt.h"
 #include "base/config.h"
 #include "libvirt/domain.h"
+#include "net/bridge.h"
 #include "net/netguard.h"
 #include "vm/drain.h"
 #include "images/fetch.h"
@@ -156,8 +157,9 @@ int main(int argc, char **argv)
 	hv_info("hvd started: socket %s, catalogue %s, libvirt %s, virt_type %s, config %s%s",
 		cfg.socket, cfg.catalogue, cfg.libvirt_uri, HV_VIRT_TYPE_WORDS[cfg.virt_type], conf,
 		conf_given || access(conf, F_OK) == 0 ? "" : " (absent: defaults)");
-	/* Before any guest can start: with network = user, close this host. */
-	if (hv_netguard_install(&cfg, &err)) {
+	/* Before any guest can start: the network's checks, and this host
+	 * closed to guests (network = user or bridge). */
+	if (hv_bridge_prepare(&cfg, &err) || hv_netguard_install(&cfg, &err)) {
 		hv_err("%s", err.msg);
 		unlink(cfg.socket);
 		return 1;

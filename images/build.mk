@@ -41,10 +41,10 @@ all: $(VMAGENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
 GUEST_BINS := $(VMAGENT) $(FSGW_CLIENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
 GUEST_KIT := $(B)/images/guest-kit.tar
 GUEST_DEB := $(B)/images/vmjob-guest_$(VERSION)_amd64.deb
-$(GUEST_KIT): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/vmjob-agent.service
+$(GUEST_KIT): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/dhcp-lease images/guest/vmjob-agent.service
 	@mkdir -p $(dir $@)
 	images/kit.sh tar $@ $(GUEST_BINS)
-$(GUEST_DEB): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/vmjob-agent.service
+$(GUEST_DEB): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/dhcp-lease images/guest/vmjob-agent.service
 	images/kit.sh deb $(B)/images $(VERSION) $(GUEST_BINS)
 all: $(GUEST_KIT)
 .PHONY: guest-deb

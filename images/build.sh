@@ -28,8 +28,9 @@ IMAGES=${VMJOB_IMAGES:-minimal debian12}
 # What debian12 holds beyond Debian's minbase: what a worker node's jobs
 # expect (a shell, python, a C/C++ runtime, MPICH's runtime for MPI jobs, the
 # usual tools) and systemd for images booted with their own init.
+# busybox: its udhcpc is the guest's DHCP client (hvd.conf network = bridge).
 DEBIAN_PACKAGES="bash coreutils python3 procps iproute2 curl ca-certificates less libstdc++6
-libmpich12 kmod systemd-sysv udev"
+libmpich12 kmod systemd-sysv udev busybox"
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRRORS="deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main

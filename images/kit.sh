@@ -24,6 +24,7 @@ files() { # files TREE AGENT FSCLIENT INIT HOSTCMD: the programs and hooks
 	mkdir -p "$1/usr/lib/vmjob" "$1/usr/sbin" "$1/usr/lib/systemd/system"
 	install -m 0755 "$4" "$1/usr/lib/vmjob/init"
 	install -m 0755 "$SRC/guest/setup" "$1/usr/lib/vmjob/setup"
+	install -m 0755 "$SRC/guest/dhcp-lease" "$1/usr/lib/vmjob/dhcp-lease"
 	install -m 0755 "$5" "$1/usr/lib/vmjob/hostcmd"
 	install -m 0755 "$2" "$1/usr/sbin/vmagent"
 	install -m 0755 "$3" "$1/usr/sbin/vmfs-client"

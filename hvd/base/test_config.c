@@ -35,8 +35,20 @@ static void test_network(void)
 	CHECK(!strcmp(c.net_allow[0].addr, "127.0.0.1") && c.net_allow[0].port == 8642 &&
 	      !c.net_allow[0].udp);
 	CHECK(!strcmp(c.net_allow[1].addr, "::1") && c.net_allow[1].port == 53 && c.net_allow[1].udp);
-	CHECK(load_conf("network = bridged\n", &c, &err) < 0 && strstr(err.msg, "none, user") &&
+	CHECK(load_conf("network = bridged\n", &c, &err) < 0 && strstr(err.msg, "none, user, bridge") &&
 	      strstr(err.msg, ":1: network:"));
+	/* bridge: the site bridge must be named, by a name the kernel takes. */
+	CHECK(load_conf("network = bridge\nbridge = br-site\n", &c, &err) == 0 &&
+	      c.network == HV_NET_BRIDGE && !strcmp(c.bridge, "br-site") &&
+	      c.bridge_filter == HV_BRFILTER_AUTO);
+	CHECK(load_conf("network = bridge\n", &c, &err) < 0 && strstr(err.msg, "needs bridge"));
+	CHECK(load_conf("bridge = a-name-too-long-for-it\n", &c, &err) < 0 &&
+	      strstr(err.msg, "not a network interface name"));
+	CHECK(load_conf("bridge = br0;rm\n", &c, &err) < 0);
+	CHECK(load_conf("bridge = -br\n", &c, &err) < 0);
+	CHECK(load_conf("bridge_filter = clean-traffic\n", &c, &err) == 0 &&
+	      c.bridge_filter == HV_BRFILTER_CLEAN);
+	CHECK(load_conf("bridge_filter = maybe\n", &c, &err) < 0);
 	CHECK(load_conf("\nguest_dns = dns.example\n", &c, &err) < 0 &&
 	      strstr(err.msg, "not an IPv4 or IPv6 address") && strstr(err.msg, ":2: guest_dns:"));
 	CHECK(load_conf("network_allow = 127.0.0.1\n", &c, &err) < 0 && strstr(err.msg, "ADDRESS:PORT"));

@@ -38,6 +38,11 @@ struct hv_domain_spec {
 	unsigned nfs;
 	bool fs_virtiofs;
 	bool net_user; /* a virtio NIC on QEMU's user-mode NAT (net/netguard.h) */
+	/* Or a virtio NIC on a tap of this bridge (net/bridge.h), with this MAC
+	 * and tap name and, if net_filter, libvirt's clean-traffic filter. */
+	const char *bridge;
+	const char *mac, *tap;
+	bool net_filter;
 };
 
 /* The domain XML (domxml.c, written with libxml2): malloc'd, NULL on

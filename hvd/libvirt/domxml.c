@@ -106,6 +106,17 @@ static void devices(xmlNodePtr dom, const struct hv_domain_spec *s)
 	fs_devices(devs, s);
 	if (s->net_user)
 		leaf(leaf(devs, "interface", "type", "user", NULL), "model", "type", "virtio", NULL);
+	if (s->bridge) {
+		xmlNodePtr nic = leaf(devs, "interface", "type", "bridge", NULL);
+		leaf(nic, "mac", "address", s->mac, NULL);
+		leaf(nic, "source", "bridge", s->bridge, NULL);
+		/* Our own tap name: the bridge guard (net/netguard.c) knows every
+		 * vmjob tap by its prefix. */
+		leaf(nic, "target", "dev", s->tap, NULL);
+		leaf(nic, "model", "type", "virtio", NULL);
+		if (s->net_filter)
+			leaf(nic, "filterref", "filter", "clean-traffic", NULL);
+	}
 	leaf(devs, "memballoon", "model", "none", NULL);
 }
 

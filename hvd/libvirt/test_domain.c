@@ -84,6 +84,26 @@ static void test_xml(void)
 	      IS(xml, "/domain/devices/disk[target/@dev='vdb']/source/@dev", "/dev/vg0/vmjob_1"));
 	CHECK(IS(xml, "/domain/devices/interface[@type='user']/model/@type", "virtio"));
 	free(xml);
+	/* network = bridge: a tap of ours on the site bridge, the derived MAC,
+	 * clean-traffic when libvirt has it. */
+	s.net_user = false;
+	s.bridge = "br-site";
+	s.mac = "02:aa:bb:cc:dd:ee";
+	s.tap = "vjaabbccddeeff";
+	s.net_filter = true;
+	xml = hv_domain_xml(&s);
+	CHECK(IS(xml, "count(/domain/devices/interface)", "1"));
+	CHECK(IS(xml, "/domain/devices/interface[@type='bridge']/source/@bridge", "br-site") &&
+	      IS(xml, "/domain/devices/interface/mac/@address", "02:aa:bb:cc:dd:ee") &&
+	      IS(xml, "/domain/devices/interface/target/@dev", "vjaabbccddeeff") &&
+	      IS(xml, "/domain/devices/interface/model/@type", "virtio") &&
+	      IS(xml, "/domain/devices/interface/filterref/@filter", "clean-traffic"));
+	free(xml);
+	s.net_filter = false;
+	xml = hv_domain_xml(&s);
+	CHECK(IS(xml, "count(/domain/devices/interface/filterref)", "0"));
+	free(xml);
+	s.bridge = NULL;
 	strcpy(s.d.virt, "kvm");
 	s.d.cores[0] = '\0';
 	xml = hv_domain_xml(&s);

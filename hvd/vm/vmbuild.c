@@ -25,6 +25,7 @@
 #include "libvirt/domain.h"
 #include "libvirt/domquery.h"
 #include "libvirt/probe.h"
+#include "net/bridge.h"
 #include "net/netguard.h"
 #include "scratch/scratch.h"
 #include "vmlife.h"
@@ -41,6 +42,7 @@ struct build {
 	char virt[8];
 	struct hv_domain_spec spec;
 	char cmdline[4096], numa_nodes[256];
+	char mac[HV_MAC_SZ], tap[HV_TAP_SZ]; /* network = bridge */
 	char fs_sock[HV_MAX_EXPORTS][PATH_MAX + 16];
 	const char *fs_socks[HV_MAX_EXPORTS];
 	long t_image, t_scratch, t_domain, t_agent;
@@ -140,6 +142,15 @@ static void fill_spec(struct build *b)
 		.fs_socks = b->fs_socks, .nfs = cfg->nexports, .fs_virtiofs = hv_fs_virtiofs(cfg),
 		.net_user = cfg->network == HV_NET_USER,
 	};
+	if (cfg->network == HV_NET_BRIDGE) {
+		char host[256] = "";
+		gethostname(host, sizeof(host) - 1);
+		hv_bridge_ids(host, cfg->instance, vm->d.job, b->mac, b->tap);
+		b->spec.bridge = cfg->bridge;
+		b->spec.mac = b->mac;
+		b->spec.tap = b->tap;
+		b->spec.net_filter = cfg->bridge_filter == HV_BRFILTER_CLEAN;
+	}
 	snprintf(b->spec.d.virt, sizeof(b->spec.d.virt), "%s", b->virt); /* the probe's answer */
 }
 
