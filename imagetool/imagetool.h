@@ -69,6 +69,11 @@ int vi_tree_check(const char *tree, struct vj_err *err);
 int vi_tree_bytes(const char *tree, uint64_t *bytes, struct vj_err *err);
 /* rm -rf of tree, never following a link. */
 int vi_tree_remove(const char *tree, struct vj_err *err);
+/* Run fn(arg) in a child whose stdout and stderr come back here: 0, or -1
+ * with the last line the child printed (for fn's own failure, its err) in
+ * err and its exit status in *status (-1: it never ran). */
+int vi_in_child(int (*fn)(void *arg, struct vj_err *err), void *arg, int *status,
+		struct vj_err *err);
 /* Run argv (no shell); on failure the last line it printed goes into err. */
 int vi_run(char *const argv[], struct vj_err *err);
 

@@ -12,30 +12,33 @@
 
 #include "cleanup.h"
 
-int vi_run(char *const argv[], struct vj_err *err)
+int vi_in_child(int (*fn)(void *arg, struct vj_err *err), void *arg, int *status,
+		struct vj_err *err)
 {
 	int p[2];
+	*status = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return vj_err_sys(err, errno, "pipe");
 	cleanup_close int rd = p[0];
 	cleanup_close int wr = p[1];
 	pid_t pid = fork();
 	if (pid < 0)
-		return vj_err_sys(err, errno, "fork for %s", argv[0]);
+		return vj_err_sys(err, errno, "fork");
 	if (pid == 0) {
-		/* Both streams to us: stdout is the catalogue entry's. */
+		struct vj_err cerr = {0};
 		dup2(wr, 1);
 		dup2(wr, 2);
-		execvp(argv[0], argv);
-		static const char msg[] = "cannot execute the program\n";
-		(void)!write(2, msg, sizeof(msg) - 1);
-		_exit(127);
+		if (fn(arg, &cerr) < 0) {
+			(void)!write(2, cerr.msg, strlen(cerr.msg));
+			_exit(1);
+		}
+		_exit(0);
 	}
 	vj_close_now(&wr);
-	char tail[512] = "";
+	/* Keep the tail of what it printed: the last line is the one that explains. */
+	char tail[sizeof(err->msg)] = "";
 	char chunk[512];
 	ssize_t n;
-	/* Keep the last line: the one that explains. */
 	while ((n = read(rd, chunk, sizeof(chunk) - 1)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -52,18 +55,35 @@ int vi_run(char *const argv[], struct vj_err *err)
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return vj_err_sys(err, errno, "waitpid for %s", argv[0]);
+			return vj_err_sys(err, errno, "waitpid");
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
+		return *status = 0;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	size_t l = strlen(tail);
 	while (l && tail[l - 1] == '\n')
 		tail[--l] = '\0';
-	char *last = strrchr(tail, '\n');
-	const char *why = last ? last + 1 : tail;
-	if (WIFSIGNALED(st))
-		return vj_err_set(err, EIO, "%s killed by signal %d", argv[0], WTERMSIG(st));
-	return vj_err_set(err, EIO, "%s failed (exit %d)%s%s", argv[0], WEXITSTATUS(st),
-			  *why ? ": " : "", why);
+	const char *last = strrchr(tail, '\n') ? strrchr(tail, '\n') + 1 : tail;
+	return vj_err_set(err, EIO, "%s", last);
+}
+
+static int exec_argv(void *arg, struct vj_err *err)
+{
+	char *const *argv = arg;
+	execvp(argv[0], argv);
+	return vj_err_sys(err, errno, "cannot execute %s", argv[0]);
+}
+
+int vi_run(char *const argv[], struct vj_err *err)
+{
+	int st;
+	if (vi_in_child(exec_argv, (void *)argv, &st, err) == 0)
+		return 0;
+	if (st < 0)
+		return -1;
+	char why[sizeof(err->msg)];
+	snprintf(why, sizeof(why), "%s", err->msg);
+	return vj_err_set(err, EIO, "%s failed (exit %d)%s%.900s", argv[0], st, why[0] ? ": " : "",
+			  why);
 }
 
 int vi_tree_new(const char *out_dir, const char *name, char *tree, size_t n, struct vj_err *err)

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -178,50 +177,35 @@ static int extract(int fd, const char *path, unsigned flags, struct vj_err *err)
 	return rc;
 }
 
+struct job {
+	const char *tree, *path;
+	int fd;
+	unsigned flags;
+};
+
+/* In the child: into the tree, then the whiteouts and the files. */
+static int unpack_here(void *arg, struct vj_err *err)
+{
+	const struct job *j = arg;
+	umask(0);
+	if (chroot(j->tree) < 0 || chdir("/") < 0)
+		return vj_err_sys(err, errno, "cannot enter %s", j->tree);
+	if ((j->flags & VI_WHITEOUTS) && apply_whiteouts(j->fd, j->path, err))
+		return -1;
+	return extract(j->fd, j->path, j->flags, err);
+}
+
 int vi_unpack(const char *tree, const char *path, unsigned flags, struct vj_err *err)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vj_err_sys(err, errno, "%s", path);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return vj_err_sys(err, errno, "pipe");
-	cleanup_close int rd = p[0];
-	cleanup_close int wr = p[1];
-	pid_t pid = fork();
-	if (pid < 0)
-		return vj_err_sys(err, errno, "fork");
-	if (pid == 0) {
-		struct vj_err cerr = {0};
-		int rc = 0;
-		umask(0);
-		if (chroot(tree) < 0 || chdir("/") < 0)
-			rc = vj_err_sys(&cerr, errno, "cannot enter %s", tree);
-		if (rc == 0 && (flags & VI_WHITEOUTS))
-			rc = apply_whiteouts(fd, path, &cerr);
-		if (rc == 0)
-			rc = extract(fd, path, flags, &cerr);
-		if (rc)
-			(void)!write(wr, cerr.msg, strlen(cerr.msg));
-		_exit(rc ? 1 : 0);
-	}
-	vj_close_now(&wr);
-	char msg[sizeof(err->msg)];
-	size_t got = 0;
-	ssize_t r;
-	while (got < sizeof(msg) - 1 && (r = read(rd, msg + got, sizeof(msg) - 1 - got)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		got += (size_t)r;
-	}
-	msg[got] = '\0';
+	/* Opened here, before the chroot: the child inherits it. */
+	struct job j = {.tree = tree, .path = path, .fd = fd, .flags = flags};
 	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return vj_err_sys(err, errno, "waitpid");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (vi_in_child(unpack_here, &j, &st, err) == 0)
 		return 0;
-	return vj_err_set(err, EIO, "%s", got ? msg : "the unpacking process died");
+	if (st > 0 && !err->msg[0])
+		return vj_err_set(err, EIO, "the unpacking process died (status %d)", st);
+	return -1;
 }
