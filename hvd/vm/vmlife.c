@@ -65,46 +65,41 @@ static void scratch_remove(const struct hv_config *cfg, const char *job)
 		hv_err("job %s: %s", job, err.msg);
 }
 
-int hv_vm_create(const struct hv_config *cfg, const struct hv_vmdesc *rq, struct hv_vmdesc *res,
-		 char domain[80], struct vj_err *err)
+/* A second CREATE of a job joins the first: waits for its boot and answers
+ * as it did. Called and returns with the table locked; vm is referenced. */
+static int join_locked(struct hv_vm *vm, const struct hv_vmdesc *rq, struct hv_vmdesc *res,
+		       char domain[80], struct vj_err *err)
 {
-	long long t0 = hv_now_ms();
-	hv_table_lock();
-	struct hv_vm *vm = hv_table_find_locked(rq->job);
-	if (vm) {
-		/* Idempotent: a second CREATE joins the first. */
-		if (vm->d.uid != rq->uid || strcmp(vm->d.image, rq->image)) {
-			hv_table_unlock();
-			return vj_err_set(err, EEXIST,
-					  "job %s already has a VM (uid %u, image '%s')", rq->job,
-					  (unsigned)vm->d.uid, vm->d.image);
-		}
-		hv_vm_ref_locked(vm);
-		while (vm->state == HV_VM_BOOTING)
-			hv_table_wait();
-		int rc = 0;
-		if (vm->state == HV_VM_READY)
-			fill_res(vm, res, domain);
-		else if (hv_table_find_locked(rq->job) != vm)
-			rc = vj_err_set(err, ECANCELED, "the VM of job %s failed to start or was destroyed",
-					rq->job);
-		else
-			rc = vj_err_set(err, EBUSY, "the VM of job %s is %s", rq->job,
-					hv_vm_state_name(vm->state));
-		hv_table_unlock();
-		hv_vm_unref(vm);
-		return rc;
+	if (vm->d.uid != rq->uid || strcmp(vm->d.image, rq->image))
+		return vj_err_set(err, EEXIST, "job %s already has a VM (uid %u, image '%s')",
+				  rq->job, (unsigned)vm->d.uid, vm->d.image);
+	while (vm->state == HV_VM_BOOTING)
+		hv_table_wait();
+	if (vm->state == HV_VM_READY) {
+		fill_res(vm, res, domain);
+		return 0;
 	}
+	if (hv_table_find_locked(rq->job) != vm)
+		return vj_err_set(err, ECANCELED, "the VM of job %s failed to start or was destroyed",
+				  rq->job);
+	return vj_err_set(err, EBUSY, "the VM of job %s is %s", rq->job,
+			  hv_vm_state_name(vm->state));
+}
+
+/* A new table entry for rq, BOOTING, if admission lets it in. Called and
+ * returns with the table locked. */
+static struct hv_vm *claim_locked(const struct hv_config *cfg, const struct hv_vmdesc *rq,
+				  struct vj_err *err)
+{
 	/* Checked and claimed under one lock hold: no two creates share a slot. */
 	if (hv_admit_locked(cfg, rq->mem_mb, err)) {
-		hv_table_unlock();
 		hv_info("job %s: refused: %s", rq->job, err->msg);
-		return -1;
+		return NULL;
 	}
-	vm = hv_vm_new();
+	struct hv_vm *vm = hv_vm_new();
 	if (!vm) {
-		hv_table_unlock();
-		return vj_err_set(err, ENOMEM, "out of memory");
+		vj_err_set(err, ENOMEM, "out of memory");
+		return NULL;
 	}
 	vm->d = *rq;
 	snprintf(vm->d.instance, sizeof(vm->d.instance), "%s", cfg->instance);
@@ -116,7 +111,26 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_vmdesc *rq, struct
 	hv_vm_paths(cfg, vm);
 	vm->refs = 1; /* ours */
 	hv_table_add_locked(vm);
+	return vm;
+}
+
+int hv_vm_create(const struct hv_config *cfg, const struct hv_vmdesc *rq, struct hv_vmdesc *res,
+		 char domain[80], struct vj_err *err)
+{
+	long long t0 = hv_now_ms();
+	hv_table_lock();
+	struct hv_vm *vm = hv_table_find_locked(rq->job);
+	if (vm) {
+		hv_vm_ref_locked(vm);
+		int rc = join_locked(vm, rq, res, domain, err);
+		hv_table_unlock();
+		hv_vm_unref(vm);
+		return rc;
+	}
+	vm = claim_locked(cfg, rq, err);
 	hv_table_unlock();
+	if (!vm)
+		return -1;
 
 	hv_info("job %s: creating VM (uid %u, image '%s', %u cpus, %u MiB, scratch %llu MiB%s%s)",
 		vm->d.job, (unsigned)vm->d.uid, vm->d.image, vm->d.cpus, vm->d.mem_mb,
