@@ -7,7 +7,7 @@ user=vmjob-alice
 # so the job starts in this directory and its files land here.
 dir=/home/$user/vmjob-demo
 install -d -o "$user" -g "$user" "$dir"
-rm -f "$dir"/demo-*.out
+rm -f "$dir"/demo-*.out "$dir"/from-the-vm.txt
 cd "$dir"
 cat > "$dir/job.sh" <<'JOB'
 #!/bin/bash
@@ -39,5 +39,6 @@ done
 sleep 1
 echo "vmjob demo: job $job $st; its output:"
 cat "$dir/demo-$job.out"
-echo "vmjob demo: on the host, $dir/from-the-vm.txt says: $(cat "$dir/from-the-vm.txt" 2>/dev/null)"
+[ -e "$dir/from-the-vm.txt" ] &&
+	echo "vmjob demo: on the host, $dir/from-the-vm.txt says: $(cat "$dir/from-the-vm.txt")"
 [ "$st" = COMPLETED ]

@@ -47,9 +47,20 @@ wait_for "libvirtd" 20 virsh -c qemu:///system version
 # --- image repository on loopback
 [ -s "$top/build/images/catalogue.conf" ] || die "no image: run 'make images' first"
 install -d /srv/vmjob/repo
-# Every file the catalogue names (roots, kernels, initrds), updated in place.
-cp -u "$top"/build/images/catalogue.conf "$top"/build/images/*-root.img \
-	"$top"/build/images/*-vmlinu[xz] "$top"/build/images/*-initrd.img /srv/vmjob/repo/
+# Every file the catalogue names (roots, kernels, initrds), then the
+# catalogue: a file is replaced (atomically) when its content differs, not
+# when it is newer (another checkout's images may be newer and not match
+# this catalogue), and the catalogue last, so it never names a file that is
+# not there yet.
+publish() {
+	local f=$1 dst=/srv/vmjob/repo/$(basename "$1")
+	cmp -s "$f" "$dst" && return 0
+	cp "$f" "$dst.new" && mv -f "$dst.new" "$dst"
+}
+for f in "$top"/build/images/*-root.img "$top"/build/images/*-vmlinu[xz] \
+	"$top"/build/images/*-initrd.img "$top"/build/images/catalogue.conf; do
+	publish "$f" || die "cannot publish $f in /srv/vmjob/repo"
+done
 if ! curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf 2>/dev/null; then
 	busybox httpd -p 127.0.0.1:8642 -h /srv/vmjob/repo
 	wait_for "image repository on 127.0.0.1:8642" 10 curl -fsS -o /dev/null http://127.0.0.1:8642/catalogue.conf
