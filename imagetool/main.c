@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		"(.tar, .tar.gz, .tar.xz, .tar.zst), or an OCI image layout (the directory\n"
 		"umoci or 'skopeo copy ... oci:DIR:REF' writes; DIR:REF picks an image).\n"
 		"The guest kit (vmjob's agent, its boot hooks and unit, srun & co.) goes in.\n"
-		"  -n, --name NAME          the image's name (default: from SOURCE)\n"
+		"  -n, --name NAME          the image's name (default: from SOURCE, DIR-REF\n"
+		"                           for an OCI layout)\n"
 		"  -o, --out DIR            where NAME-root.img goes (default: .)\n"
 		"  -d, --description TEXT   what users see in 'hvctl catalogue'\n"
 		"      --init vmjob|image   vmjob (default): the agent starts at once;\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"      --kernel FILE        the node kernel it boots (default: OUT/minimal-vmlinux)\n"
 		"      --initrd FILE        its initrd (default: OUT/minimal-initrd.img)\n"
 		"      --kit FILE           the guest kit (default: %s)\n"
+		"      --replace            overwrite an existing NAME-root.img (never one\n"
+		"                           a catalogue names: hvd checks its digest)\n"
 		"install-agent puts the guest kit into TREE, a root filesystem built elsewhere.\n"
 		"Both run as root: the image's files keep their owners.\n"
 		"  -h, --help               this text\n"
@@ -59,18 +62,20 @@ static int fail(const struct vj_err *err)
 	return 1;
 }
 
-/* A name from SOURCE: an OCI layout's REF, else its last component
- * without archive suffixes. */
+/* A name from SOURCE: its last component without archive suffixes, and
+ * an OCI layout's REF after a '-' (worker:2026.11 -> worker-2026.11: two
+ * tags of one layout never get one name). */
 static void default_name(const char *source, char *name, size_t n)
 {
 	char s[4096];
 	struct stat st;
-	const char *colon = strrchr(source, ':');
-	if (colon && colon != source && colon[1] && stat(source, &st) < 0) {
-		snprintf(name, n, "%s", colon + 1);
-		return;
-	}
+	const char *ref = NULL;
 	snprintf(s, sizeof(s), "%s", source);
+	char *colon = strrchr(s, ':');
+	if (colon && colon != s && colon[1] && stat(source, &st) < 0) {
+		*colon = '\0';
+		ref = colon + 1;
+	}
 	size_t l = strlen(s);
 	while (l > 1 && s[l - 1] == '/')
 		s[--l] = '\0';
@@ -84,6 +89,10 @@ static void default_name(const char *source, char *name, size_t n)
 			name[nl - sl] = '\0';
 			break;
 		}
+	}
+	if (ref) {
+		size_t nl = strlen(name);
+		snprintf(name + nl, n - nl, "-%s", ref);
 	}
 }
 
@@ -144,6 +153,7 @@ static int fill_tree(const char *source, const char *tree, struct vj_err *err)
 
 struct import_opts {
 	const char *name, *out, *description, *init, *kernel, *initrd, *kit;
+	bool replace; /* --replace: an existing NAME-root.img may be overwritten */
 };
 
 static int import(const char *source, const struct import_opts *o, struct vj_err *err)
@@ -173,6 +183,11 @@ static int import(const char *source, const struct import_opts *o, struct vj_err
 		return vj_err_sys(err, errno, "the guest kit %s (make builds it; give it with --kit)",
 				  o->kit);
 	snprintf(root, sizeof(root), "%s/%s-root.img", o->out, name);
+	/* A published image file is never changed (hvd checks it against the
+	 * catalogue's digest): a new image gets a new name. */
+	if (!o->replace && access(root, F_OK) == 0)
+		return vj_err_set(err, EEXIST, "%s exists: a published image is never changed; pick "
+				  "another --name (or --replace one that is not published)", root);
 	snprintf(desc, sizeof(desc), "%s", o->description ? o->description : "");
 	if (!o->description)
 		snprintf(desc, sizeof(desc), "imported from %.200s", source);
@@ -213,12 +228,13 @@ static int import(const char *source, const struct import_opts *o, struct vj_err
 
 int main(int argc, char **argv)
 {
-	enum { OPT_INIT = 256, OPT_KERNEL, OPT_INITRD, OPT_KIT };
+	enum { OPT_INIT = 256, OPT_KERNEL, OPT_INITRD, OPT_KIT, OPT_REPLACE };
 	static const struct option lo[] = {
 		{"name", required_argument, 0, 'n'},   {"out", required_argument, 0, 'o'},
 		{"description", required_argument, 0, 'd'}, {"init", required_argument, 0, OPT_INIT},
 		{"kernel", required_argument, 0, OPT_KERNEL}, {"initrd", required_argument, 0, OPT_INITRD},
-		{"kit", required_argument, 0, OPT_KIT}, {"help", no_argument, 0, 'h'},
+		{"kit", required_argument, 0, OPT_KIT}, {"replace", no_argument, 0, OPT_REPLACE},
+		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
 	};
 	struct import_opts o = {.out = ".", .init = "vmjob", .kit = VJ_GUEST_KIT};
@@ -233,6 +249,7 @@ int main(int argc, char **argv)
 		case OPT_KERNEL: o.kernel = optarg; break;
 		case OPT_INITRD: o.initrd = optarg; break;
 		case OPT_KIT: o.kit = optarg; break;
+		case OPT_REPLACE: o.replace = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vmjob-image %s\n", VJ_VERSION); return 0;
 		default:

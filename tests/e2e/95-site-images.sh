@@ -19,6 +19,7 @@ fi
 command -v umoci >/dev/null || { fail "umoci is not installed (tests/cluster/packages.list)"; finish; }
 S=$(mktemp -d /var/tmp/vmjob-siteimg.XXXXXX)
 cp "$REPO/catalogue.conf" "$S/catalogue.conf.orig"
+rm -f "$REPO"/site-*-root.img # an earlier run killed before its clean-up
 cleanup() {
 	cp "$S/catalogue.conf.orig" "$REPO/catalogue.conf"
 	rm -f "$REPO"/site-*-root.img
@@ -36,6 +37,13 @@ check "import of a directory (rc $rc)" [ "$rc" = 0 ]
 check "... printed its catalogue entry" grep -qx '\[site-dir\]' "$S/dir.entry"
 check "... naming the image and its digest" grep -qx "root_sha256 = $(sha256sum "$REPO/site-dir-root.img" | cut -d' ' -f1)" "$S/dir.entry"
 check "... and left no staging tree" [ -z "$(ls -A "$REPO" | grep '^\.site-dir')" ]
+sum=$(sha256sum "$REPO/site-dir-root.img")
+out=$(vi import -n site-dir "$S/dir" 2>&1); rc=$?
+echo "  | $out"
+check "importing over a published image is refused (rc $rc)" [ "$rc" = 1 ]
+check "... in one line" [ "$(wc -l <<< "$out")" = 1 ]
+check "... saying why" grep -q "never changed" <<< "$out"
+check "... and the image is untouched" [ "$(sha256sum "$REPO/site-dir-root.img")" = "$sum" ]
 
 # --- an OCI layout, two layers: the tree, then a layer that deletes a file
 # and a directory's contents (whiteouts) and adds a file.
