@@ -11,6 +11,10 @@ pass=0 fail=0 failed=()
 record() { # NAME RC
 	if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "PASS $1"; else fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1"; fi
 }
+# Jobs of the test users and the tests' held jobs, left by an earlier run
+# that was interrupted, would compete with these tests for the node.
+for u in vmjob-alice vmjob-bob; do scancel -u "$u" 2>/dev/null; done
+for n in vjt-crash vjt-doubt; do scancel -n "$n" 2>/dev/null; done
 # The filesystem gateway in a guest booted by plain QEMU (no Slurm needed).
 if [ -z "${VMJOB_TESTS:-}" ] || [[ " $VMJOB_TESTS " == *" fsgateway "* ]]; then
 	echo "--- fsgateway"

@@ -122,7 +122,27 @@ fi
 wait_for "slurmctld" 30 scontrol ping
 # slurmd learns the plugin's prolog/epilog callbacks only when it starts.
 stop_daemon slurmd /run/slurm/slurmd.pid
+slurmd_start=$(date +%s)
 slurmd
 wait_for "node $host idle" 60 bash -c "sinfo -h -n '$host' -o %T | grep -qE '^(idle|mixed|allocated)'"
+# A job the controller counts as running here since before this slurmd
+# started, with no slurmstepd running it, is left from a run whose daemons
+# were killed (a reset host, an interrupted session). Slurm requeues such a
+# batch job only if slurmd happens to register late enough, so it may hold
+# the node's CPUs for ever and later jobs wait for resources. End each one.
+# (A job started since has no slurmstepd while its prolog runs: not stale.)
+stale_jobs() {
+	local j start
+	squeue -h -w "$host" -t RUNNING,COMPLETING -o '%A %S' | while read -r j start; do
+		[ "$(date -d "$start" +%s 2>/dev/null || echo "$slurmd_start")" -lt "$slurmd_start" ] || continue
+		pgrep -f "^slurmstepd: \[$j\." >/dev/null || echo "$j"
+	done
+}
+no_stale_jobs() { [ -z "$(stale_jobs)" ]; }
+for j in $(stale_jobs); do
+	echo "vmjob: ending job $j, left running on $host by an earlier run (no slurmstepd runs it)"
+	scancel "$j"
+done
+wait_for "stale jobs on $host to end" 60 no_stale_jobs
 scontrol update nodename="$host" state=resume 2>/dev/null || true
 echo "vmjob: local cluster is up (node $host, hvd on /run/vmjob/hvd.sock, images at http://127.0.0.1:8642/)"

@@ -18,14 +18,13 @@ finish() {
 trap finish EXIT
 
 hold() { # a live job: held in the queue, never runs
-	local j
-	j=$(sbatch --parsable --hold -o /dev/null -J vjt-crash --wrap 'sleep 600') || return 1
-	jobs+=("$j")
-	echo "$j"
+	sbatch --parsable --hold -o /dev/null -J vjt-crash --wrap 'sleep 600'
 }
 
 ph_setup crash "reap_interval = 2"
-live1=$(hold) && live2=$(hold) && ended=$(hold) || { echo "  not ok: sbatch --hold failed"; exit 1; }
+# (each id is added to jobs here: $(hold) runs in a subshell)
+live1=$(hold) && jobs+=("$live1") && live2=$(hold) && jobs+=("$live2") &&
+	ended=$(hold) && jobs+=("$ended") || { echo "  not ok: sbatch --hold failed"; exit 1; }
 echo "live jobs $live1 $live2, job to end $ended"
 ph_start || exit 1
 
