@@ -54,3 +54,4 @@ $(FSBENCH_TOOL): tests/fsgateway/fsbench.c
 .PHONY: fsbench
 fsbench: $(FSBENCH_TOOL) $(FSGW_SERVER) $(FSGW_CLIENT)
 	tests/fsgateway/bench.sh
+programs: $(FSGW_SERVER) $(FSGW_CLIENT)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h"
 #include "vqserve.h"
 
 struct opts {
@@ -38,7 +39,7 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmfs-server (--vhost-user SOCKET [--socket-owner UID:GID] |\n"
+		"Usage: vmfs-server (--vhost-user SOCKET [--socket-owner UID:GID] |\n"
 		"                    --channel-fd N | --channel SOCKET) --export DIR\n"
 		"                   --uid UID --gid GID [--groups G1,G2,...]\n"
 		"                   [--max-fds N] [--cache-timeout SECONDS] [--debug]\n"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 		"  --channel-fd N | --channel SOCKET  a virtio-serial port (a connected\n"
 		"      stream fd, or the Unix socket QEMU made for the port) that the\n"
 		"      guest's vmfs-client forwards /dev/fuse over; exits 0 at its EOF.\n"
-		"Without --groups the supplementary groups come from the user database.\n");
+		"Without --groups the supplementary groups come from the user database.\n"
+		"hvd starts it, one per export and VM. --help: this help; --version.\n");
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -90,13 +92,14 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 		{ "max-fds", required_argument, 0, 'n' },    { "cache-timeout", required_argument, 0, 't' },
 		{ "debug", no_argument, 0, 'd' },            { "help", no_argument, 0, 'h' },
 		{ "vhost-user", required_argument, 0, 'V' }, { "socket-owner", required_argument, 0, 'O' },
-		{ 0, 0, 0, 0 },
+		{ "version", no_argument, 0, 'v' },          { 0, 0, 0, 0 },
 	};
 	bool have_uid = false, have_gid = false;
 	unsigned long v;
 	int c;
 	*o = (struct opts){ .chan_fd = -1, .max_fds = 65536, .timeout = 1.0, .id.ngroups = -1 };
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (parse_ulong(optarg, INT_MAX, &v) < 0)
@@ -148,14 +151,17 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vj_err *err)
 		}
 		case 'd': o->debug = true; break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 'v': vj_cli_version("vmfs-server"); exit(0);
+		default: vj_cli_bad_option("vmfs-server", c, argv);
 		}
 	}
 	int transports = (o->chan_fd >= 0) + !!o->chan_path + !!o->vhost_path;
-	if (optind != argc || transports != 1 || !o->export || !have_uid || !have_gid) {
-		usage(stderr);
-		exit(2);
-	}
+	if (optind != argc)
+		vj_cli_usage_error("vmfs-server", "unexpected argument '%s'", argv[optind]);
+	if (transports != 1)
+		vj_cli_usage_error("vmfs-server", "give one of --vhost-user, --channel, --channel-fd");
+	if (!o->export || !have_uid || !have_gid)
+		vj_cli_usage_error("vmfs-server", "--export, --uid and --gid are required");
 	return 0;
 }
 

@@ -13,7 +13,9 @@
 
 #include "cleanup.h"
 #include "frame.h"
+#include "cli.h"
 #include "hvctl.h"
+#include "json.h"
 #include "kv.h"
 #include "names.h"
 
@@ -22,7 +24,7 @@
 static const struct verb {
 	const char *name, *synopsis, *help;
 } verbs[] = {
-	{"vms", "vms",
+	{"vms", "vms [--json]",
 	 "every VM hvd has: job, user, image, state, virt, age,\n"
 	 "CPUs, memory and the phase times of its start-up (s:\n"
 	 "image ready, scratch ready, domain started, agent ready,\n"
@@ -33,11 +35,12 @@ static const struct verb {
 	 "running VMs stay. Kept in state_dir/drained, so it\n"
 	 "survives a restart of hvd (root)\n"},
 	{"resume", "resume", "accept new VMs again after a drain (root)\n"},
-	{"cpu", "cpu [-i|--interval SECONDS]",
+	{"cpu", "cpu [-i|--interval=SECONDS]",
 	 "CPU use of each VM sampled over SECONDS (default 5):\n"
 	 "cores busy on average and the share of its vCPUs\n"},
-	{"metrics", "metrics [-o|--output FILE]",
-	 "hvd's state in Prometheus text format. With -o, written\n"
+	{"metrics", "metrics [-o|--output=FILE] [--json]",
+	 "hvd's state in Prometheus text format (--json: the same\n"
+	 "figures as one JSON document). With -o, written\n"
 	 "atomically (temporary file, then rename) for\n"
 	 "node_exporter's textfile collector, e.g.\n"
 	 "-o /var/lib/node_exporter/textfile/vmjob.prom from cron.\n"
@@ -185,11 +188,41 @@ static void fmt_ms(long ms, char *out, size_t sz)
 		snprintf(out, sz, "%.1f", ms / 1000.0);
 }
 
-static int cmd_vms(void)
+/* The JSON of one VM and of the host (docs/hvctl-json.md). */
+static json_t *vm_json(const struct vmrec *v)
+{
+	json_t *ph = json_object();
+	for (int k = 0; ph && k < 4; k++)
+		json_object_set_new(ph, phases[k], v->t[k] >= 0 ? json_real(v->t[k] / 1000.0) : json_null());
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "job", v->job,
+			 "user", v->user, "uid", (json_int_t)v->uid, "image", v->image, "state",
+			 v->state, "virt", v->virt, "age_s", (json_int_t)v->age, "cpus",
+			 (json_int_t)v->cpus, "mem_mb", (json_int_t)v->mem_mb, "cpu_seconds",
+			 v->has_cpu ? json_real(v->cpu_ns / 1e9) : json_null(), "phases_s", ph);
+}
+
+static json_t *host_json(const struct host *h)
+{
+	json_t *vms = json_array();
+	for (size_t i = 0; vms && i < h->n; i++)
+		if (json_array_append_new(vms, vm_json(&h->vm[i])) < 0) {
+			json_decref(vms);
+			return NULL;
+		}
+	return json_pack("{s:{s:I, s:I, s:b, s:o, s:I, s:I, s:I}, s:o}", "host", "vms",
+			 (json_int_t)h->vms, "max_vms", (json_int_t)h->max_vms, "drained", (int)h->drained,
+			 "drain_reason", h->drained ? json_string(h->drain_reason) : json_null(),
+			 "memory_mb", (json_int_t)h->mem_mb, "memory_reserve_mb", (json_int_t)h->reserve_mb,
+			 "vm_memory_mb", (json_int_t)h->vm_mem_mb, "vms", vms);
+}
+
+static int cmd_vms(bool json)
 {
 	cleanup_host struct host h;
 	if (host_load(&h) < 0)
 		return 1;
+	if (json)
+		return hvctl_json_print(host_json(&h));
 	char limit[32] = "no limit";
 	if (h.max_vms)
 		snprintf(limit, sizeof(limit), "%u", h.max_vms);
@@ -221,7 +254,7 @@ static int cmd_drain(int argc, char **argv, bool drain)
 		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%s%s",
 			 i > 1 ? " " : "", argv[i]);
 	if (!drain && argc > 1)
-		hvctl_die("resume takes no arguments (see hvctl resume --help)");
+		hvctl_usage_error("resume", "unexpected argument '%s'", argv[1]);
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	if (reason[0])
 		vj_kv_add_str(&kv, "reason", reason);
@@ -246,19 +279,21 @@ static int cmd_cpu(int argc, char **argv)
 	double interval = 5;
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': {
 			char *end;
 			interval = strtod(optarg, &end);
 			if (*end || !(interval >= 0.1 && interval <= 3600))
-				hvctl_die("cpu: --interval wants seconds in [0.1, 3600], not '%s'", optarg);
+				hvctl_usage_error("cpu", "--interval wants seconds in [0.1, 3600], not '%s'", optarg);
 			break;
 		}
 		case 'h': verb_help("cpu", stdout); return 0;
-		default: verb_help("cpu", stderr); return 2;
+		default: vj_cli_bad_option("hvctl cpu", o, argv);
 		}
 	}
+	if (optind < argc)
+		hvctl_usage_error("cpu", "unexpected argument '%s'", argv[optind]);
 	cleanup_host struct host a;
 	cleanup_host struct host b = {0};
 	if (host_load(&a) < 0)
@@ -422,17 +457,29 @@ static int cmd_metrics(int argc, char **argv)
 	static const struct option opts[] = {{"output", required_argument, 0, 'o'},
 					     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	const char *out = NULL;
+	bool json = hvctl_json_flag(&argc, argv);
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o': out = optarg; break;
 		case 'h': verb_help("metrics", stdout); return 0;
-		default: verb_help("metrics", stderr); return 2;
+		default: vj_cli_bad_option("hvctl metrics", o, argv);
 		}
 	}
+	if (optind < argc)
+		hvctl_usage_error("metrics", "unexpected argument '%s'", argv[optind]);
+	if (json && out)
+		hvctl_usage_error("metrics", "--json writes to stdout, not with -o");
 	cleanup_host struct host h;
 	bool up = host_load(&h) == 0; /* down: said so, and the metrics say it too */
+	if (json) {
+		json_t *doc = up ? host_json(&h) : json_object();
+		if (doc && json_object_set_new(doc, "hvd_up", json_boolean(up)) < 0)
+			doc = (json_decref(doc), NULL);
+		int rc = hvctl_json_print(doc);
+		return up ? rc : 1;
+	}
 	if (!out) {
 		write_metrics(stdout, &h, up);
 		return up ? 0 : 1;
@@ -457,9 +504,10 @@ int hvctl_admin_main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(verb, "vms")) {
+		bool json = hvctl_json_flag(&argc, argv);
 		if (argc > 1)
-			hvctl_die("vms takes no arguments (see hvctl vms --help)");
-		return cmd_vms();
+			hvctl_usage_error("vms", "unexpected argument '%s'", argv[1]);
+		return cmd_vms(json);
 	}
 	if (!strcmp(verb, "drain"))
 		return cmd_drain(argc, argv, true);

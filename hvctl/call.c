@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "hvctl.h"
 #include "hvdclient.h"
 #include "paths.h"
@@ -28,4 +29,15 @@ void hvctl_die(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
+}
+
+void hvctl_usage_error(const char *verb, const char *fmt, ...)
+{
+	char msg[512], prog[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(prog, sizeof(prog), "hvctl %s", verb);
+	vj_cli_usage_error(prog, "%s", msg);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h"
 #include "hvctl.h"
 #include "hvdexec.h"
 
@@ -20,20 +21,24 @@ int hvctl_exec_main(int argc, char **argv)
 	const char *cwd = NULL;
 	char *envs[MAX_ENV + 2]; /* the -e ones, TERM, NULL */
 	size_t nenv = 0;
+	static const struct option lo[] = {
+		{"tty", no_argument, 0, 't'}, {"directory", required_argument, 0, 'C'},
+		{"env", required_argument, 0, 'e'}, {0, 0, 0, 0},
+	};
 	int o;
 	optind = 1;
-	while ((o = getopt(argc, argv, "+tC:e:")) != -1) {
+	while ((o = getopt_long(argc, argv, "+:tC:e:", lo, NULL)) != -1) {
 		switch (o) {
 		case 't': pty = true; break;
 		case 'C': cwd = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '='))
-				hvctl_die("exec: -e wants K=V, not '%s'", optarg);
+				hvctl_usage_error("exec", "-e wants K=V, not '%s'", optarg);
 			if (nenv == MAX_ENV)
 				hvctl_die("exec: too many -e options");
 			envs[nenv++] = optarg;
 			break;
-		default: hvctl_usage(stderr); return 2;
+		default: vj_cli_bad_option("hvctl exec", o, argv);
 		}
 	}
 	const char *job = hvctl_need_job(argc, argv, optind, "exec");
@@ -41,7 +46,7 @@ int hvctl_exec_main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	if (i >= argc)
-		hvctl_die("exec: missing the command (hvctl exec JOB -- CMD ...)");
+		hvctl_usage_error("exec", "missing the command (hvctl exec JOB -- CMD ...)");
 	/* The guest's terminal is ours: its programs need our TERM. */
 	cleanup_free char *term = NULL;
 	const char *t = getenv("TERM");

@@ -28,8 +28,13 @@ int hvctl_call(uint16_t type, const struct vj_kvbuf *kv, int timeout_ms, struct 
  * nothing left to do. */
 void hvctl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* main.c: hvctl's usage on f; a verb's JOB argument (argv[i]) or
- * "hvctl: VERB: missing JOB" and exit 1. */
+/* A verb's usage error: "hvctl VERB: MESSAGE (see 'hvctl VERB --help')",
+ * exit 2 (common/cli.h). */
+void hvctl_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* main.c: hvctl's usage on f; a verb's JOB argument (argv[i]) or a usage
+ * error "missing JOB". */
 void hvctl_usage(FILE *f);
 const char *hvctl_need_job(int argc, char **argv, int i, const char *verb);
 

@@ -8,17 +8,19 @@
 #include "cleanup.h"
 #include "frame.h"
 #include "hvctl.h"
+#include "json.h"
 #include "kv.h"
 
 static const char *const help_catalogue =
-	"  catalogue                 the images you can ask for (--vm-image=NAME): name, how\n"
+	"  catalogue [--json]        the images you can ask for (--vm-image=NAME): name, how\n"
 	"                            it boots (vmjob: the agent at once; image: its own init),\n"
 	"                            whether this node has it cached, and its description\n";
 static const char *const help_images =
-	"  images [-r]               the image cache: each file's sha256, state (cached,\n"
+	"  images [-r] [--json]      the image cache: each file's sha256, state (cached,\n"
 	"                            partial: an interrupted download the next pull resumes,\n"
 	"                            downloading), size, last use, the VMs using it and the\n"
-	"                            catalogue entries naming it; -r: raw key=value lines\n";
+	"                            catalogue entries naming it; -r, --raw: hvd's key=value\n"
+	"                            lines\n";
 static const char *const help_pull =
 	"  pull IMAGE...             fetch IMAGE's root, kernel and initrd into the cache now,\n"
 	"                            so the first job does not wait for them (root)\n";
@@ -83,17 +85,57 @@ static bool want_help(int argc, char **argv, const char *text)
 	return false;
 }
 
+/* One cache file of the IMAGES reply as JSON (docs/hvctl-json.md). */
+static json_t *image_json(const char *line, size_t len)
+{
+	char sha[80], state[32], size[32], last[32], users[512], names[512];
+	field(line, len, "sha256", sha, sizeof(sha));
+	field(line, len, "state", state, sizeof(state));
+	field(line, len, "size", size, sizeof(size));
+	field(line, len, "last_use", last, sizeof(last));
+	field(line, len, "users", users, sizeof(users));
+	field(line, len, "names", names, sizeof(names));
+	long long lu = strtoll(last, NULL, 10);
+	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "sha256", sha, "state", state, "size_bytes",
+			 (json_int_t)strtoull(size, NULL, 10), "last_use", lu > 0 ? json_integer(lu) : json_null(),
+			 "used_by", hvctl_json_list(users), "names", hvctl_json_list(names));
+}
+
+static int images_json(const struct vj_frame *reply)
+{
+	uint64_t total = 0, limit = 0;
+	char cerr[1024];
+	vj_kv_get_u64(reply->payload, reply->len, "total", 0, UINT64_MAX, true, &total, NULL);
+	vj_kv_get_u64(reply->payload, reply->len, "limit_mb", 0, UINT64_MAX, true, &limit, NULL);
+	bool have_cerr = vj_kv_get_str(reply->payload, reply->len, "catalogue_error", cerr, sizeof(cerr),
+				       NULL, NULL) == 0;
+	json_t *files = json_array();
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, reply->payload, reply->len);
+	while (files && vj_kv_next(&it, &e) > 0)
+		if (vj_kv_key_is(&e, "image") &&
+		    json_array_append_new(files, image_json((const char *)e.val, e.vlen)) < 0)
+			files = (json_decref(files), NULL);
+	return hvctl_json_print(json_pack("{s:I, s:I, s:o, s:o}", "total_bytes", (json_int_t)total,
+					  "limit_mb", (json_int_t)limit, "catalogue_error",
+					  have_cerr ? json_string(cerr) : json_null(), "files", files));
+}
+
 static int cmd_images(int argc, char **argv)
 {
+	bool json = hvctl_json_flag(&argc, argv);
 	bool raw = argc > 1 && (!strcmp(argv[1], "-r") || !strcmp(argv[1], "--raw"));
-	if (argc > 1 + raw) {
-		fprintf(stderr, "hvctl: images: unexpected '%s'\n%s", argv[1 + raw], help_images);
-		return 2;
-	}
+	if (argc > 1 + raw)
+		hvctl_usage_error("images", "unexpected argument '%s'", argv[1 + raw]);
+	if (raw && json)
+		hvctl_usage_error("images", "-r and --json are two different outputs: choose one");
 	struct vj_frame reply;
 	if (hvctl_call(VJ_REQ_IMAGES, NULL, HVCTL_WAIT_FOREVER, &reply) < 0)
 		return 1;
 	cleanup_free uint8_t *payload = reply.payload;
+	if (json)
+		return images_json(&reply);
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	vj_kv_iter_init(&it, reply.payload, reply.len);
@@ -140,10 +182,11 @@ static int cmd_images(int argc, char **argv)
 
 static int cmd_pull(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "hvctl: pull: missing IMAGE\n%s", help_pull);
-		return 2;
-	}
+	if (argc < 2)
+		hvctl_usage_error("pull", "missing IMAGE");
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			hvctl_usage_error("pull", "unknown option '%s'", argv[i]);
 	int status = 0;
 	for (int i = 1; i < argc; i++) {
 		cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
@@ -188,17 +231,14 @@ static int cmd_evict(int argc, char **argv)
 		if (!strcmp(argv[i], "--unused") || !strcmp(argv[i], "-a")) {
 			unused = true;
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "hvctl: evict: unknown option '%s'\n%s", argv[i], help_evict);
-			return 2;
+			hvctl_usage_error("evict", "unknown option '%s'", argv[i]);
 		} else {
 			vj_kv_add_str(&kv, "target", argv[i]);
 			ntargets++;
 		}
 	}
-	if (unused && ntargets) {
-		fprintf(stderr, "hvctl: evict: --unused takes no IMAGE or SHA256\n");
-		return 2;
-	}
+	if (unused && ntargets)
+		hvctl_usage_error("evict", "--unused takes no IMAGE or SHA256");
 	if (unused)
 		vj_kv_add_str(&kv, "all", "1");
 	struct vj_frame reply;
@@ -236,15 +276,16 @@ static int cmd_evict(int argc, char **argv)
 /* One image per "name", then its description, init and cached. */
 static int cmd_catalogue(int argc, char **argv)
 {
-	if (argc > 1) {
-		fprintf(stderr, "hvctl: catalogue: unexpected '%s'\n%s", argv[1], help_catalogue);
-		return 2;
-	}
+	bool json = hvctl_json_flag(&argc, argv);
+	if (argc > 1)
+		hvctl_usage_error("catalogue", "unexpected argument '%s'", argv[1]);
 	struct vj_frame reply;
 	if (hvctl_call(VJ_REQ_CATALOGUE, NULL, HVCTL_WAIT_FOREVER, &reply) < 0)
 		return 1;
 	cleanup_free uint8_t *payload = reply.payload;
-	printf("%-24s %-6s %-7s %s\n", "IMAGE", "INIT", "CACHED", "DESCRIPTION");
+	json_t *list = json ? json_array() : NULL;
+	if (!json)
+		printf("%-24s %-6s %-7s %s\n", "IMAGE", "INIT", "CACHED", "DESCRIPTION");
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	vj_kv_iter_init(&it, reply.payload, reply.len);
@@ -255,18 +296,24 @@ static int cmd_catalogue(int argc, char **argv)
 		snprintf(v, sizeof(v), "%.*s", (int)e.vlen, (const char *)e.val);
 		if (vj_kv_key_is(&e, "name")) {
 			snprintf(name, sizeof(name), "%.79s", v);
+			desc[0] = init[0] = '\0';
 			have = 1;
 		} else if (vj_kv_key_is(&e, "description")) {
 			snprintf(desc, sizeof(desc), "%s", v);
 		} else if (vj_kv_key_is(&e, "init")) {
 			snprintf(init, sizeof(init), "%.15s", v);
 		} else if (vj_kv_key_is(&e, "cached") && have) {
-			printf("%-24s %-6s %-7s %s\n", name, init, !strcmp(v, "1") ? "yes" : "no",
-			       desc[0] ? desc : "-");
+			if (list && json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s?}", "name", name,
+									  "init", init, "cached", !strcmp(v, "1"),
+									  "description", desc[0] ? desc : NULL)) < 0)
+				list = (json_decref(list), NULL);
+			else if (!json)
+				printf("%-24s %-6s %-7s %s\n", name, init, !strcmp(v, "1") ? "yes" : "no",
+				       desc[0] ? desc : "-");
 			have = 0;
 		}
 	}
-	return 0;
+	return json ? hvctl_json_print(list ? json_pack("{s:o}", "images", list) : NULL) : 0;
 }
 
 int hvctl_images_main(int argc, char **argv)

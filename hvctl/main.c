@@ -11,9 +11,11 @@
 
 #include "admin.h"
 #include "cleanup.h"
+#include "cli.h"
 #include "frame.h"
 #include "hvctl.h"
 #include "images.h"
+#include "json.h"
 #include "kv.h"
 
 /* The VM verbs' help, one entry each: `hvctl --help` lists them all,
@@ -23,7 +25,7 @@ static const struct {
 } core_verbs[] = {
 	{"list", "  list                      the VMs hvd knows: job, owner, image, state, age\n"
 		 "                            (root or slurm_user; see also vms)\n"},
-	{"status", "  status JOB                all fields of the VM of JOB, with its phase times\n"
+	{"status", "  status JOB [--json]       all fields of the VM of JOB, with its phase times\n"
 		   "                            (the VM's owner, root or slurm_user)\n"},
 	{"create", "  create JOB -i IMAGE [-u UID] [-g GID] [-c CPUS] [-m MEM_MB]\n"
 		   "         [--cores LIST] [--scratch MB]\n"
@@ -72,8 +74,11 @@ void hvctl_usage(FILE *f)
 	hvctl_admin_usage(f);
 	fprintf(f,
 		"\nOptions:\n"
-		"  -s SOCKET                 hvd's socket (default %s, or $VMJOB_SOCKET)\n"
-		"  -h, --help                this help\n",
+		"  -s, --socket=SOCKET       hvd's socket (default %s, or $VMJOB_SOCKET)\n"
+		"  -h, --help                this help (hvctl VERB --help: one verb's)\n"
+		"  -V, --version             the version\n"
+		"vms, status, images, catalogue and metrics take --json: one JSON document\n"
+		"(docs/hvctl-json.md). See hvctl(8).\n",
 		hvctl_socket);
 }
 
@@ -108,10 +113,33 @@ static int cmd_simple(uint16_t type, const char *job, const char *only)
 	return 0;
 }
 
+/* status --json: the reply's fields, numbers as numbers. */
+static int cmd_status_json(const char *job)
+{
+	static const char *const ints[] = {"uid", "gid", "created", "cpus", "mem_mb", "scratch_mb",
+					   "t_image", "t_scratch", "t_domain", "t_agent", "age", NULL};
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "job", job);
+	struct vj_frame reply;
+	if (hvctl_call(VJ_REQ_STATUS, &kv, HVCTL_WAIT_FOREVER, &reply) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = reply.payload;
+	return hvctl_json_print(hvctl_json_from_kv(&reply, ints));
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	bool json = hvctl_json_flag(&argc, argv);
+	const char *job = hvctl_need_job(argc, argv, 1, "status");
+	if (argc > 2)
+		hvctl_usage_error("status", "unexpected argument '%s'", argv[2]);
+	return json ? cmd_status_json(job) : cmd_simple(VJ_REQ_STATUS, job, NULL);
+}
+
 const char *hvctl_need_job(int argc, char **argv, int i, const char *verb)
 {
-	if (i >= argc)
-		hvctl_die("%s: missing JOB (see hvctl --help)", verb);
+	if (i >= argc || argv[i][0] == '-')
+		hvctl_usage_error(verb, "missing JOB");
 	return argv[i];
 }
 
@@ -129,7 +157,7 @@ static int cmd_create(int argc, char **argv)
 	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "i:u:g:c:m:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":i:u:g:c:m:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': image = optarg; break;
 		case 'u': snprintf(uid, sizeof(uid), "%s", optarg); break;
@@ -138,12 +166,14 @@ static int cmd_create(int argc, char **argv)
 		case 'm': mem = optarg; break;
 		case 'C': cores = optarg; break;
 		case 'S': scratch = optarg; break;
-		default: hvctl_usage(stderr); return 2;
+		default: vj_cli_bad_option("hvctl create", o, argv);
 		}
 	}
 	const char *job = hvctl_need_job(argc, argv, optind, "create");
 	if (!image)
-		hvctl_die("create: -i IMAGE is required");
+		hvctl_usage_error("create", "-i IMAGE is required");
+	if (optind + 1 < argc)
+		hvctl_usage_error("create", "unexpected argument '%s'", argv[optind + 1]);
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	vj_kv_add_str(&kv, "job", job);
 	vj_kv_add_str(&kv, "uid", uid);
@@ -168,23 +198,24 @@ int main(int argc, char **argv)
 	const char *env_sock = getenv("VMJOB_SOCKET");
 	if (env_sock && *env_sock)
 		hvctl_socket = env_sock;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			hvctl_usage(stdout);
-			return 0;
+	static const struct option lo[] = {
+		{"socket", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
+	};
+	int o;
+	opterr = 0;
+	/* '+': options up to the verb are hvctl's; the verb parses the rest. */
+	while ((o = getopt_long(argc, argv, "+:s:hV", lo, NULL)) != -1) {
+		switch (o) {
+		case 's': hvctl_socket = optarg; break;
+		case 'h': hvctl_usage(stdout); return 0;
+		case 'V': vj_cli_version("hvctl"); return 0;
+		default: vj_cli_bad_option("hvctl", o, argv);
 		}
-		if (!strcmp(argv[i], "-s") && i + 1 < argc) {
-			hvctl_socket = argv[++i];
-			continue;
-		}
-		hvctl_usage(stderr);
-		return 2;
 	}
-	if (i >= argc) {
-		hvctl_usage(stderr);
-		return 2;
-	}
+	int i = optind;
+	if (i >= argc)
+		vj_cli_usage_error("hvctl", "no command");
 	signal(SIGPIPE, SIG_IGN);
 	const char *verb = argv[i];
 	int vargc = argc - i;
@@ -201,18 +232,23 @@ int main(int argc, char **argv)
 				return hvctl_images_main(2, hv);
 			if (hvctl_admin_verb(which))
 				return hvctl_admin_main(2, hv);
-			fprintf(stderr, "hvctl: unknown command '%s'\n", which);
-			return 2;
+			vj_cli_usage_error("hvctl", "unknown command '%s'", which);
 		}
 		printf("Usage: hvctl [-s SOCKET] %s\n%s", which, core_help(which));
 		return 0;
 	}
-	if (!strcmp(verb, "list"))
+	if (!strcmp(verb, "list")) {
+		if (vargc > 1)
+			hvctl_usage_error(verb, "unexpected argument '%s'", vargv[1]);
 		return cmd_simple(VJ_REQ_LIST, NULL, "vm");
+	}
 	if (!strcmp(verb, "status"))
-		return cmd_simple(VJ_REQ_STATUS, hvctl_need_job(vargc, vargv, 1, verb), NULL);
-	if (!strcmp(verb, "destroy"))
+		return cmd_status(vargc, vargv);
+	if (!strcmp(verb, "destroy")) {
+		if (vargc > 2)
+			hvctl_usage_error(verb, "unexpected argument '%s'", vargv[2]);
 		return cmd_simple(VJ_REQ_DESTROY, hvctl_need_job(vargc, vargv, 1, verb), NULL);
+	}
 	if (!strcmp(verb, "create"))
 		return cmd_create(vargc, vargv);
 	if (!strcmp(verb, "exec"))
@@ -225,7 +261,5 @@ int main(int argc, char **argv)
 		hvctl_usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "hvctl: unknown command '%s'\n", verb);
-	hvctl_usage(stderr);
-	return 2;
+	vj_cli_usage_error("hvctl", "unknown command '%s'", verb);
 }

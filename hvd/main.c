@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "vm/adopt.h"
 #include "base/config.h"
 #include "libvirt/domain.h"
@@ -24,18 +25,20 @@
 #include "vm/reaper.h"
 #include "server/server.h"
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
-		"Usage: hvd [-f] [-c FILE] [-d]\n"
-		"The vmjob hypervisor daemon: runs each Slurm job that asks for a VM image\n"
-		"in its own QEMU/KVM virtual machine.\n\n"
-		"  -c FILE   configuration file (default %s)\n"
-		"  -f        stay in the foreground and log to stderr\n"
-		"  -d        debug logging (overrides log_level)\n"
-		"  -h        this help\n\n"
-		"SIGTERM/SIGINT stop hvd accepting requests; running VMs are left running.\n",
-		VJ_DEFAULT_CONFIG);
+	printf("Usage: hvd [OPTION]...\n"
+	       "The vmjob hypervisor daemon: runs each Slurm job that asks for a VM image\n"
+	       "in its own QEMU/KVM virtual machine.\n\n"
+	       "  -c, --config=FILE    configuration file (default %s)\n"
+	       "  -f, --foreground     stay in the foreground and log to stderr\n"
+	       "  -d, --debug          debug logging (overrides log_level)\n"
+	       "  -t, --check-config   read the configuration, report what is wrong, exit\n"
+	       "  -h, --help           this help\n"
+	       "  -V, --version        the version\n\n"
+	       "SIGTERM/SIGINT stop hvd accepting requests; running VMs are left running.\n"
+	       "See hvd(8) and hvd.conf(5).\n",
+	       VJ_DEFAULT_CONFIG);
 }
 
 /* Directories hvd owns. QEMU runs unprivileged under libvirt, so the VM
@@ -92,21 +95,28 @@ static int daemonize(const char *pidfile, struct vj_err *err)
 int main(int argc, char **argv)
 {
 	const char *conf = VJ_DEFAULT_CONFIG;
-	bool conf_given = false, foreground = false, debug = false;
+	bool conf_given = false, foreground = false, debug = false, check_only = false;
+	static const struct option lo[] = {
+		{"config", required_argument, 0, 'c'}, {"foreground", no_argument, 0, 'f'},
+		{"debug", no_argument, 0, 'd'},        {"check-config", no_argument, 0, 't'},
+		{"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
+	};
 	int opt;
-	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:fdthV", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; conf_given = true; break;
 		case 'f': foreground = true; break;
 		case 'd': debug = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 't': check_only = true; break;
+		case 'h': usage(); return 0;
+		case 'V': vj_cli_version("hvd"); return 0;
+		default: vj_cli_bad_option("hvd", opt, argv);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc)
+		vj_cli_usage_error("hvd", "unexpected argument '%s'", argv[optind]);
 	umask(022);
 	hv_log_init(true, LOG_INFO);
 	struct hv_config cfg;
@@ -115,6 +125,10 @@ int main(int argc, char **argv)
 	if (hv_config_load(&cfg, conf, conf_given, &err)) {
 		fprintf(stderr, "hvd: %s\n", err.msg);
 		return 1;
+	}
+	if (check_only) {
+		printf("hvd: %s: configuration OK\n", conf);
+		return 0;
 	}
 	if (debug)
 		cfg.log_level = LOG_DEBUG;

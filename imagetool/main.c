@@ -4,6 +4,7 @@
  *   vmjob-image install-agent [--kit F] TREE
  * import writes NAME-root.img to the output directory and prints its
  * catalogue entry on stdout; progress and errors go to stderr. */
+#include "cli.h"
 #include "imagetool.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmjob-image import [OPTIONS] SOURCE\n"
+		"Usage: vmjob-image import [OPTIONS] SOURCE\n"
 		"       vmjob-image install-agent [--kit FILE] TREE\n"
 		"\n"
 		"import turns SOURCE into the vmjob image NAME-root.img and prints its\n"
@@ -240,7 +241,8 @@ int main(int argc, char **argv)
 	struct import_opts o = {.out = ".", .init = "vmjob", .kit = VJ_GUEST_KIT};
 	int c;
 	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "n:o:d:hV", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:o:d:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.name = optarg; break;
 		case 'o': o.out = optarg; break;
@@ -251,21 +253,15 @@ int main(int argc, char **argv)
 		case OPT_KIT: o.kit = optarg; break;
 		case OPT_REPLACE: o.replace = true; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("vmjob-image %s\n", VJ_VERSION); return 0;
-		default:
-			fprintf(stderr, "vmjob-image: try 'vmjob-image --help'\n");
-			return 2;
+		case 'V': vj_cli_version("vmjob-image"); return 0;
+		default: vj_cli_bad_option("vmjob-image", c, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "vmjob-image: no command (import or install-agent); try "
-			"'vmjob-image --help'\n");
-		return 2;
-	}
+	if (optind >= argc)
+		vj_cli_usage_error("vmjob-image", "no command (import or install-agent)");
 	const char *cmd = argv[optind++];
 	if (strcmp(o.init, "vmjob") && strcmp(o.init, "image")) {
-		fprintf(stderr, "vmjob-image: --init is vmjob or image, not '%s'\n", o.init);
-		return 2;
+		vj_cli_usage_error("vmjob-image", "--init is vmjob or image, not '%s'", o.init);
 	}
 	/* Archive names are UTF-8 (pax) whatever the caller's locale: without
 	 * a UTF-8 ctype libarchive cannot convert them. */
@@ -277,25 +273,18 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	struct vj_err err = {0};
 	if (!strcmp(cmd, "import")) {
-		if (argc - optind != 1) {
-			fprintf(stderr, "vmjob-image: import takes one SOURCE; try 'vmjob-image --help'\n");
-			return 2;
-		}
+		if (argc - optind != 1)
+			vj_cli_usage_error("vmjob-image", "import takes one SOURCE");
 		return import(argv[optind], &o, &err) ? fail(&err) : 0;
 	}
 	if (!strcmp(cmd, "install-agent")) {
-		if (argc - optind != 1) {
-			fprintf(stderr, "vmjob-image: install-agent takes one TREE; try "
-				"'vmjob-image --help'\n");
-			return 2;
-		}
+		if (argc - optind != 1)
+			vj_cli_usage_error("vmjob-image", "install-agent takes one TREE");
 		if (need_root(&err) || install_kit(o.kit, argv[optind], &err) ||
 		    vi_tree_check(argv[optind], &err))
 			return fail(&err);
 		fprintf(stderr, "vmjob-image: the guest kit is in %s\n", argv[optind]);
 		return 0;
 	}
-	fprintf(stderr, "vmjob-image: unknown command '%s' (import or install-agent); try "
-		"'vmjob-image --help'\n", cmd);
-	return 2;
+	vj_cli_usage_error("vmjob-image", "unknown command '%s' (import or install-agent)", cmd);
 }

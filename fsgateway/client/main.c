@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmfs-client [-f] [-w SECONDS] [-t THREADS] PORT MOUNTPOINT\n"
+		"Usage: vmfs-client [-f] [-w SECONDS] [-t THREADS] PORT MOUNTPOINT\n"
 		"       vmfs-client [-w SECONDS] [-t THREADS] --cmdline [FILE]\n"
 		"PORT is a virtio-serial port name (org.vmjob.fs.0) or a device path\n"
 		"(/dev/vport1p2). The first form mounts PORT at MOUNTPOINT and, once the\n"
@@ -29,9 +30,10 @@ static void usage(FILE *f)
 		"With vmjob.fsdev=virtiofs there, each entry is instead the virtio-fs\n"
 		"device tagged vmjob.fs.N, mounted by the kernel's virtiofs driver (no\n"
 		"process stays behind).\n"
-		"-w: how long to wait for the host end of the port, or for the first\n"
-		"answer on a virtio-fs mount (default 60 s).\n"
-		"Exit status 0 once every mount is up.\n");
+		"-w, --wait=SECONDS: how long to wait for the host end of the port, or for\n"
+		"the first answer on a virtio-fs mount (default 60 s); -t, --threads=N:\n"
+		"FUSE worker threads (default 4); -f, --foreground.\n"
+		"Exit status 0 once every mount is up. -h, --help; -V, --version.\n");
 }
 
 static int mkdir_p(const char *path, struct vj_err *err)
@@ -190,33 +192,44 @@ static int run_cmdline(const char *file, int wait_s, int threads)
 	return failed ? 1 : 0;
 }
 
+/* A number option in [lo, hi], or a usage error. */
+static int count_arg(const char *opt, const char *v, long lo, long hi)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < lo || n > hi)
+		vj_cli_usage_error("vmfs-client", "%s wants a number in [%ld, %ld], not '%s'", opt, lo, hi, v);
+	return (int)n;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "cmdline", no_argument, 0, 'c' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "cmdline", no_argument, 0, 'c' },  { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },  { "foreground", no_argument, 0, 'f' },
+		{ "wait", required_argument, 0, 'w' }, { "threads", required_argument, 0, 't' },
+		{ 0, 0, 0, 0 },
 	};
 	int fg = 0, wait_s = 60, threads = 4, cmdline = 0, c;
-	while ((c = getopt_long(argc, argv, "fw:t:h", lo, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":fw:t:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': fg = 1; break;
-		case 'w': wait_s = atoi(optarg); break;
-		case 't': threads = atoi(optarg); break;
+		case 'w': wait_s = count_arg("--wait", optarg, 0, 3600); break;
+		case 't': threads = count_arg("--threads", optarg, 1, 64); break;
 		case 'c': cmdline = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'V': vj_cli_version("vmfs-client"); return 0;
+		default: vj_cli_bad_option("vmfs-client", c, argv);
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (cmdline) {
-		if (argc - optind > 1) {
-			usage(stderr);
-			return 2;
-		}
+		if (argc - optind > 1)
+			vj_cli_usage_error("vmfs-client", "--cmdline takes at most one FILE");
 		return run_cmdline(optind < argc ? argv[optind] : "/proc/cmdline", wait_s, threads);
 	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc - optind != 2)
+		vj_cli_usage_error("vmfs-client", "want PORT MOUNTPOINT (or --cmdline)");
 	return run_one(argv[optind], argv[optind + 1], wait_s, threads, fg);
 }

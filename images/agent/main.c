@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cli.h"
 
 /* While the host is not connected the port cannot be polled (it reports
  * POLLHUP continuously), so it is re-checked at this interval. */
@@ -117,8 +118,32 @@ static int setup(struct agent *ag)
 	return 0;
 }
 
-int main(void)
+/* The agent takes no options; --help and --version for an admin who finds
+ * it in an image, anything else is refused before it touches the guest. */
+static void command_line(int argc, char **argv)
 {
+	if (argc < 2)
+		return;
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		vj_cli_version("vmagent");
+		exit(0);
+	}
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: vmagent\n"
+		       "vmjob's agent inside a job's VM: it waits for hvd on the virtio-serial\n"
+		       "port org.vmjob.agent.0, runs the job's commands as the job's owner and\n"
+		       "relays their stdio, and serves srun, sbatch & co. to the job's tasks.\n"
+		       "Started by vmjob-init (fast boot) or vmjob-agent.service. No options.\n");
+		exit(0);
+	}
+	if (argv[1][0] == '-')
+		vj_cli_usage_error("vmagent", "unknown option '%s'", argv[1]);
+	vj_cli_usage_error("vmagent", "unexpected argument '%s'", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	command_line(argc, argv);
 	static struct agent ag;
 	if (setup(&ag) < 0)
 		return 1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h"
 #include "hostcmd.h"
 #include "hvdexec.h"
 #include "vmexec.h"
@@ -67,10 +68,34 @@ static void report_first_task_time(void *unused)
 			ms - start);
 }
 
+/* Run by hand (not as a task: the plugin sets VMJOB_JOBID), vmexec answers
+ * --help and --version; as a task its arguments are the user's command. */
+static void by_hand(int argc, char **argv)
+{
+	if (getenv("VMJOB_JOBID") || argc != 2)
+		return;
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		vj_cli_version("vmexec");
+		exit(0);
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("Usage: vmexec COMMAND [ARG]...   (as a task of a --vm-image job only)\n"
+		       "The task the vmjob SPANK plugin runs in place of each task of a\n"
+		       "--vm-image job step: it runs COMMAND in the job's VM through hvd and\n"
+		       "relays its stdin, stdout, stderr, signals and exit status. It takes\n"
+		       "what it needs from the environment the plugin sets (VMJOB_JOBID,\n"
+		       "VMJOB_SOCKET, VMJOB_ARGV0). See vmjob(8).\n");
+		exit(0);
+	}
+	if (argv[1][0] == '-')
+		vj_cli_usage_error("vmexec", "unknown option '%s' (vmexec runs as a task of a "
+				   "--vm-image job)", argv[1]);
+}
+
 int main(int argc, char **argv)
 {
 	struct vj_err err = {0};
-	(void)argc;
+	by_hand(argc, argv);
 	report_plugin_error();
 
 	struct vmexec_req rq = {
