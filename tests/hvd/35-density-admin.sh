@@ -26,6 +26,18 @@ check "max_vms=1 refuses a second VM: '$out'" [ $rc = 1 -a "$out" = "hvctl: host
 
 ph_ctl vms > "$ph_dir/vms.out"
 check "hvctl vms lists d1 ready, with its phase times" grep -Eq '^d1 +root +minimal-pvh +ready +qemu .* [0-9]+\.[0-9] +[0-9]+\.[0-9]$' "$ph_dir/vms.out"
+# --json: one document each, with the fields docs/hvctl-json.md promises.
+json() { ph_ctl "$@" > "$ph_dir/json.out" 2>&1 && python3 "$top/tests/hvd/jsoncheck.py" "$1" < "$ph_dir/json.out"; }
+for v in vms status images catalogue metrics; do
+	args=(); [ "$v" = status ] && args=(d1)
+	check "hvctl $v --json: valid, with its schema's fields" json "$v" "${args[@]}" --json
+done
+check "vms --json: d1 ready with 2 vCPUs, its agent phase timed" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = [x for x in d["vms"] if x["job"] == "d1"][0]
+sys.exit(not (v["state"] == "ready" and v["cpus"] == 2 and v["phases_s"]["agent"] > 0 and d["host"]["max_vms"] == 1))' \
+	<(ph_ctl vms --json)
 ph_ctl exec -C / d1 -- sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done' &
 busy=$!
 ph_ctl cpu --interval 2 > "$ph_dir/cpu.out"
