@@ -3,6 +3,7 @@
 #   make test       unit tests + a short fuzz pass: no root, no cluster (the inner loop)
 #   make images     build the guest images
 #   make install    install (honours PREFIX, DESTDIR, SYSCONFDIR)
+#   make deb        the Debian packages (debian/), in build/deb
 #   make demo       install deps, build, bring up the local cluster, run a VM job
 #   make check      make test, then every test on the local cluster
 # Each component keeps its rules in its own fragment (*/build.mk); outputs go
@@ -36,8 +37,11 @@ VJ_LDFLAGS := $(SANITIZE)
 # Unit tests are built with these (the parsers they cover face hostile input).
 TEST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all install images demo check test clean
+.PHONY: all programs install images demo check test clean
 all:
+# What ships (the packages build this, not the tests); each fragment adds its own.
+programs:
+all: programs
 
 # The flags (PREFIX & co. are compiled in) are part of every object's inputs:
 # `make install PREFIX=/usr` after a plain `make` rebuilds, never installs
@@ -78,7 +82,17 @@ lib_srcs = $(filter-out $(2),$(foreach f,$(wildcard $(1)),$(if $(filter test_%,$
 include common/build.mk client/build.mk
 include hvd/build.mk hvctl/build.mk spank-plugin/build.mk fsgateway/build.mk images/build.mk \
 	imagetool/build.mk
-include tests/build.mk etc/build.mk
+include tests/build.mk etc/build.mk man/build.mk
+
+# The Debian packages (debian/, debhelper), built in a copy of the tree under
+# build/deb so the .debs land in build/deb, not beside the checkout.
+DEB_OUT := $(B)/deb
+.PHONY: deb
+deb:
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/vmjob-$(VERSION)
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(DEB_OUT)/vmjob-$(VERSION) -xf -
+	cd $(DEB_OUT)/vmjob-$(VERSION) && dpkg-buildpackage -b -uc -us --no-sign
+	@ls $(DEB_OUT)/*.deb
 
 # Header dependencies: x.o.dep beside each object (never *.d: image trees
 # under build/images hold files of that name).

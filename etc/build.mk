@@ -10,7 +10,6 @@ install: install-etc
 install-etc:
 	install -d $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(SYSTEMDDIR)
 	install -m 0644 $(ETC_EXAMPLES) $(DESTDIR)$(DATADIR)/examples/
-	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vmjob|$(SYSCONFDIR)/vmjob|g' \
-		-e 's|/usr/local/share/doc/vmjob|$(DATADIR)|g' etc/hvd.service \
+	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vmjob|$(SYSCONFDIR)/vmjob|g' etc/hvd.service \
 		> $(DESTDIR)$(SYSTEMDDIR)/hvd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/hvd.service

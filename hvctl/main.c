@@ -116,7 +116,7 @@ static int cmd_simple(uint16_t type, const char *job, const char *only)
 /* status --json: the reply's fields, numbers as numbers. */
 static int cmd_status_json(const char *job)
 {
-	static const char *const ints[] = {"uid", "gid", "created", "cpus", "mem_mb", "scratch_mb",
+	static const char *const ints[] = {"uid", "gid", "cpus", "mem_mb", "scratch_mb",
 					   "t_image", "t_scratch", "t_domain", "t_agent", "age", NULL};
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	vj_kv_add_str(&kv, "job", job);

@@ -42,3 +42,4 @@ $(B)/lvmtest/scratch-driver: $(B)/tests/hvd/scratch_driver.o $(LIBHVD) $(LIBCOMM
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $^ -linih
 all: $(B)/lvmtest/scratch-driver
+programs: $(B)/hvd/hvd

@@ -36,19 +36,15 @@ $(VMJOB_INIT): $(B)/images/init/init.o
 all: $(VMAGENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
 
 # The guest kit (images/kit.sh): what goes into every image, as one tarball
-# for make images and vmjob-image, and as a .deb (make guest-deb) for images
-# built with Debian's own tools.
+# for make images and vmjob-image (the vmjob-guest package of make deb has
+# the same files, for images built with Debian's own tools).
 GUEST_BINS := $(VMAGENT) $(FSGW_CLIENT) $(VMJOB_INIT) $(VMJOB_HOSTCMD)
 GUEST_KIT := $(B)/images/guest-kit.tar
-GUEST_DEB := $(B)/images/vmjob-guest_$(VERSION)_amd64.deb
 $(GUEST_KIT): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/dhcp-lease images/guest/vmjob-agent.service
 	@mkdir -p $(dir $@)
 	images/kit.sh tar $@ $(GUEST_BINS)
-$(GUEST_DEB): $(GUEST_BINS) images/kit.sh images/guest/setup images/guest/dhcp-lease images/guest/vmjob-agent.service
-	images/kit.sh deb $(B)/images $(VERSION) $(GUEST_BINS)
 all: $(GUEST_KIT)
-.PHONY: guest-deb
-guest-deb: $(GUEST_DEB)
+programs: $(GUEST_BINS) $(GUEST_KIT)
 
 # images/build.sh is incremental itself (download cache; each artefact is
 # rebuilt only when the hash of its inputs, the guest kit included, changes),

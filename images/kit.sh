@@ -6,12 +6,12 @@
 #     commands in /usr/local/bin, the directories a root needs (dev, proc,
 #     sys, run, tmp) and an empty resolv.conf. make images and vmjob-image
 #     unpack it into every image.
-#   images/kit.sh deb OUTDIR VERSION VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD
-#     vmjob-guest_VERSION_amd64.deb, for images a site builds with Debian's
-#     tools (mmdebstrap --include, a Dockerfile's apt-get install, dpkg --root):
-#     the same files; its maintainer scripts enable the unit and make the
-#     Slurm command links.
-# Runs as an ordinary user: owners are set to root in the archives.
+#   images/kit.sh tree DIR VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD
+#     the same files in DIR, for the vmjob-guest package (debian/rules;
+#     make deb), for images a site builds with Debian's tools (mmdebstrap
+#     --include, a Dockerfile's apt-get install, dpkg --root): its
+#     maintainer scripts enable the unit and make the Slurm command links.
+# Runs as an ordinary user: owners are set to root in the archive.
 set -eu
 SRC=$(cd "$(dirname "$0")" && pwd)
 # The Slurm commands a job may use inside its VM (run on the host for it:
@@ -31,6 +31,10 @@ files() { # files TREE AGENT FSCLIENT INIT HOSTCMD: the programs and hooks
 	strip "$1/usr/lib/vmjob/init" "$1/usr/lib/vmjob/hostcmd" "$1/usr/sbin/vmagent" \
 		"$1/usr/sbin/vmfs-client"
 	install -m 0644 "$SRC/guest/$UNIT" "$1/usr/lib/systemd/system/$UNIT"
+	# The commands the guest's srun & co. links are made for (the tarball
+	# makes them here; the .deb's postinst reads this list).
+	printf '%s\n' $SLURM_COMMANDS > "$1/usr/lib/vmjob/slurm-commands"
+	chmod 0644 "$1/usr/lib/vmjob/slurm-commands"
 }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/vmjob-kit.XXXXXX")
@@ -54,55 +58,12 @@ tar)
 		-cf "$out.new" -T "$stage/list"
 	mv "$out.new" "$out"
 	;;
-deb)
-	[ $# = 7 ] || die "usage: kit.sh deb OUTDIR VERSION VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD"
-	outdir=$2 version=$3; shift 3
-	t=$stage/deb
+tree)
+	# The files alone, for a package build (debian/rules: vmjob-guest); its
+	# maintainer scripts make the links from /usr/lib/vmjob/slurm-commands.
+	[ $# = 6 ] || die "usage: kit.sh tree DIR VMAGENT VMFS_CLIENT VMJOB_INIT VMJOB_HOSTCMD"
+	t=$2; shift 2
 	files "$t" "$@"
-	mkdir -p "$t/DEBIAN" "$t/usr/share/doc/vmjob-guest"
-	cat > "$t/DEBIAN/control" <<CTL
-Package: vmjob-guest
-Version: $version
-Architecture: amd64
-Maintainer: vmjob developers <vmjob@localhost>
-Section: admin
-Priority: optional
-Description: vmjob guest agent for VM worker-node images
- The agent vmjob's hypervisor daemon runs a Slurm job's tasks through,
- its boot-time setup (scratch disk, hostname, network, the site's shared
- filesystems through vmfs-client), a systemd unit for images booted with
- their own init, and srun, sbatch and the other Slurm commands, which run
- on the hypervisor for the job. All programs are static.
-CTL
-	cat > "$t/DEBIAN/postinst" <<POST
-#!/bin/sh
-set -e
-r=\${DPKG_ROOT:-}
-if [ "\$1" = configure ]; then
-	mkdir -p "\$r/etc/systemd/system/sysinit.target.wants" "\$r/usr/local/bin"
-	ln -sf /usr/lib/systemd/system/$UNIT "\$r/etc/systemd/system/sysinit.target.wants/$UNIT"
-	for c in $SLURM_COMMANDS; do ln -sf /usr/lib/vmjob/hostcmd "\$r/usr/local/bin/\$c"; done
-fi
-POST
-	cat > "$t/DEBIAN/postrm" <<POSTRM
-#!/bin/sh
-set -e
-r=\${DPKG_ROOT:-}
-if [ "\$1" = remove ] || [ "\$1" = purge ]; then
-	rm -f "\$r/etc/systemd/system/sysinit.target.wants/$UNIT"
-	for c in $SLURM_COMMANDS; do
-		[ "\$(readlink "\$r/usr/local/bin/\$c" 2>/dev/null)" = /usr/lib/vmjob/hostcmd ] &&
-			rm -f "\$r/usr/local/bin/\$c"
-	done
-fi
-exit 0
-POSTRM
-	chmod 0755 "$t/DEBIAN/postinst" "$t/DEBIAN/postrm"
-	printf 'vmjob guest kit. See docs/images.md in the vmjob sources.\n' \
-		> "$t/usr/share/doc/vmjob-guest/README"
-	mkdir -p "$outdir"
-	dpkg-deb --root-owner-group -Zxz --build "$t" "$outdir/vmjob-guest_${version}_amd64.deb" >/dev/null
-	echo "$outdir/vmjob-guest_${version}_amd64.deb"
 	;;
-*) die "usage: kit.sh tar|deb ..." ;;
+*) die "usage: kit.sh tar|tree ..." ;;
 esac

@@ -19,3 +19,4 @@ install: install-imagetool
 install-imagetool: $(VMJOB_IMAGE)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(VMJOB_IMAGE) $(DESTDIR)$(SBINDIR)/vmjob-image
+programs: $(VMJOB_IMAGE)

@@ -29,3 +29,4 @@ install-spank: $(VMJOB_SO) $(VMEXEC)
 	install -d $(DESTDIR)$(SPANKDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(VMJOB_SO) $(DESTDIR)$(SPANKDIR)/vmjob.so
 	install -m 0755 $(VMEXEC) $(DESTDIR)$(LIBEXECDIR)/vmexec
+programs: spank-plugin

@@ -50,10 +50,12 @@ fuzzers: $(FUZZERS)
 fuzz: $(FUZZERS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
 
-# The fast inner loop: every unit test and a short fuzz pass, as an ordinary
+# The fast inner loop: every unit test, the documents and command lines held
+# to the code (tests/docs/check.sh) and a short fuzz pass, as an ordinary
 # user, no root, no cluster.
-test: $(UNIT_TESTS) $(FUZZERS)
+test: $(UNIT_TESTS) $(FUZZERS) programs
 	tests/unit/run.sh $(UNIT_TESTS)
+	tests/docs/check.sh
 	tests/fuzz/run.sh $(TEST_FUZZ_SECONDS) $(FUZZERS)
 
 # The host-side agent test client (images/test-boot.sh, the benchmarks).

@@ -292,6 +292,11 @@ void hv_config_defaults(struct hv_config *c)
 	}
 }
 
+const char *hv_config_key(size_t i)
+{
+	return i < sizeof(KEYS) / sizeof(KEYS[0]) ? KEYS[i].name : NULL;
+}
+
 static int on_key(void *u, const char *section, const char *k, const char *v, struct vj_err *err)
 {
 	(void)section; /* hvd.conf has no sections (on_section is NULL) */

@@ -99,6 +99,10 @@ struct hv_config {
 };
 
 void hv_config_defaults(struct hv_config *c);
+
+/* The name of hvd.conf's i-th key (0, 1, ...), NULL past the last: for the
+ * test that holds etc/hvd.conf and hvd.conf(5) to the keys hvd reads. */
+const char *hv_config_key(size_t i);
 /* Load path over the defaults. A missing file is an error only if must_exist. */
 int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struct vj_err *err);
 

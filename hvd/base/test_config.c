@@ -110,8 +110,50 @@ static void test_compat(void)
 	CHECK(hv_config_load(&c, "/nonexistent/hvd.conf", true, &err) < 0 && strstr(err.msg, "cannot open"));
 }
 
+/* A file's whole text (the test runs from the top of the tree). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	static char buf[1 << 18];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Every key hvd reads is documented: in the example file (as `#key =` or
+ * `key =`) and in hvd.conf(5) (as its own `.B key` entry). */
+static void test_documented(void)
+{
+	char *ex = slurp("etc/hvd.conf");
+	CHECK(ex != NULL);
+	char want[160];
+	for (size_t i = 0; ex && hv_config_key(i); i++) {
+		snprintf(want, sizeof(want), "\n#%s = ", hv_config_key(i));
+		char alt[160];
+		snprintf(alt, sizeof(alt), "\n%s = ", hv_config_key(i));
+		if (!strstr(ex, want) && !strstr(ex, alt)) {
+			fprintf(stderr, "etc/hvd.conf does not show key %s\n", hv_config_key(i));
+			CHECK(0);
+		}
+	}
+	char *man = slurp("man/hvd.conf.5");
+	CHECK(man != NULL);
+	for (size_t i = 0; man && hv_config_key(i); i++) {
+		snprintf(want, sizeof(want), "\n.B %s\n", hv_config_key(i));
+		if (!strstr(man, want)) {
+			fprintf(stderr, "man/hvd.conf.5 has no '.B %s' entry\n", hv_config_key(i));
+			CHECK(0);
+		}
+	}
+	CHECK(hv_config_key(0) && !hv_config_key(1000));
+}
+
 int main(void)
 {
+	test_documented();
 	test_compat();
 	test_config();
 	test_network();

@@ -3,8 +3,8 @@
 # the ways a site brings its images, each turned into a vmjob image by
 # vmjob-image: as a directory and as an OCI layout written by umoci (with a
 # second layer that deletes and adds files) both boot and run a job; as a
-# tarball its files keep their owners and modes; the guest kit's .deb
-# installs into a tree with dpkg. Bad sources fail with one line and leave
+# tarball its files keep their owners and modes; install-agent puts the kit
+# into a tree built elsewhere. Bad sources fail with one line and leave
 # nothing behind.
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$E2E/../.." && pwd)
@@ -95,16 +95,10 @@ check "site-oci: the second layer's file is there" grep -qx "marker=from-layer-2
 check "site-oci: the file it deleted is gone" grep -qx "less=none" site-oci.out
 check "site-dir: ... and is still in the directory's image" grep -qx "less=/usr/bin/less" site-dir.out
 
-# --- the guest kit as a .deb, into a tree with dpkg
-make -s -C "$top" guest-deb > /dev/null
-deb=$(ls "$top"/build/images/vmjob-guest_*_amd64.deb 2>/dev/null | head -n1)
-check "make guest-deb built $(basename "${deb:-none}")" [ -s "$deb" ]
-rm -f "$S/dir/usr/sbin/vmagent" "$S/dir/usr/local/bin/srun" "$S/dir/etc/systemd/system/sysinit.target.wants/vmjob-agent.service"
-dpkg --root="$S/dir" -i "$deb" > "$S/deb.log" 2>&1 || sed 's/^/  | /' "$S/deb.log"
-check "dpkg installs it into a tree" [ -x "$S/dir/usr/sbin/vmagent" ]
-check "... and enables the agent's unit" [ -L "$S/dir/etc/systemd/system/sysinit.target.wants/vmjob-agent.service" ]
-check "... and links srun" [ "$(readlink "$S/dir/usr/local/bin/srun")" = /usr/lib/vmjob/hostcmd ]
+# --- the kit into a tree built elsewhere (its .deb: 97-debian-packages)
+rm -f "$S/dir/usr/sbin/vmagent" "$S/dir/usr/local/bin/srun"
 check "vmjob-image install-agent puts the kit into a tree" "$VI" --kit "$KIT" install-agent "$S/dir"
+check "... the agent and srun" [ -x "$S/dir/usr/sbin/vmagent" ] && [ "$(readlink "$S/dir/usr/local/bin/srun")" = /usr/lib/vmjob/hostcmd ]
 
 # --- bad sources: one line, nothing left
 mkdir -p "$S/noshell/etc"

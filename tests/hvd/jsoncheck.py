@@ -10,7 +10,7 @@ VM = {"job": str, "user": str, "uid": int, "image": str, "state": str, "virt": s
       "age_s": int, "cpus": int, "mem_mb": int, "cpu_seconds": (NUM, type(None)), "phases_s": dict}
 HOST = {"vms": int, "max_vms": int, "drained": bool, "drain_reason": (str, type(None)),
         "memory_mb": int, "memory_reserve_mb": int, "vm_memory_mb": int}
-STATUS = {"job": str, "uid": int, "gid": int, "image": str, "created": int, "virt": str,
+STATUS = {"job": str, "uid": int, "gid": int, "image": str, "created": str, "virt": str,
           "cpus": int, "mem_mb": int, "domain": str, "state": str, "age": int,
           "run_dir": str, "disk_dir": str}
 FILE = {"sha256": str, "state": str, "size_bytes": int, "last_use": (int, type(None)),
