@@ -18,6 +18,7 @@ $(FSGW_CLIENT): $(FSGW_CLIENT_SRCS:%.c=$(B)/%.o) $(LIBCOMMON)
 	$(CC) -static -pthread $(VJ_LDFLAGS) -o $@ $^
 
 all: $(FSGW_SERVER) $(FSGW_CLIENT)
+programs: $(FSGW_SERVER) $(FSGW_CLIENT)
 
 
 $(FSGW_FUZZER): tests/fuzz/fuzz_fsgw.c fsgateway/validate.c fsgateway/channel_io.c
@@ -54,4 +55,3 @@ $(FSBENCH_TOOL): tests/fsgateway/fsbench.c
 .PHONY: fsbench
 fsbench: $(FSBENCH_TOOL) $(FSGW_SERVER) $(FSGW_CLIENT)
 	tests/fsgateway/bench.sh
-programs: $(FSGW_SERVER) $(FSGW_CLIENT)

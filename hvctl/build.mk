@@ -5,10 +5,10 @@ $(B)/hvctl/hvctl: $(HVCTL_SRCS:%.c=$(B)/%.o) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) -ljansson
 
 all: $(B)/hvctl/hvctl
+programs: $(B)/hvctl/hvctl
 
 .PHONY: install-hvctl
 install: install-hvctl
 install-hvctl: $(B)/hvctl/hvctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/hvctl/hvctl $(DESTDIR)$(BINDIR)/hvctl
-programs: $(B)/hvctl/hvctl

@@ -17,6 +17,7 @@ $(B)/hvd/hvd: $(B)/hvd/main.o $(LIBHVD) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(HVD_LIBS)
 
 all: $(B)/hvd/hvd
+programs: $(B)/hvd/hvd
 
 .PHONY: install-hvd
 install: install-hvd
@@ -42,4 +43,3 @@ $(B)/lvmtest/scratch-driver: $(B)/tests/hvd/scratch_driver.o $(LIBHVD) $(LIBCOMM
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $^ -linih
 all: $(B)/lvmtest/scratch-driver
-programs: $(B)/hvd/hvd

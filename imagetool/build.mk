@@ -13,10 +13,10 @@ $(VMJOB_IMAGE): $(B)/imagetool/main.o $(B)/lib/libimagetool.a $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(IMAGETOOL_LIBS)
 
 all: $(VMJOB_IMAGE)
+programs: $(VMJOB_IMAGE)
 
 .PHONY: install-imagetool
 install: install-imagetool
 install-imagetool: $(VMJOB_IMAGE)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(VMJOB_IMAGE) $(DESTDIR)$(SBINDIR)/vmjob-image
-programs: $(VMJOB_IMAGE)

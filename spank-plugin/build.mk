@@ -23,10 +23,10 @@ $(VMEXEC): $(B)/spank-plugin/task/main.o $(B)/lib/libvjvmexec.a $(LIBCLIENT) $(L
 .PHONY: spank-plugin install-spank
 spank-plugin: $(VMJOB_SO) $(VMEXEC)
 all: spank-plugin
+programs: spank-plugin
 
 install: install-spank
 install-spank: $(VMJOB_SO) $(VMEXEC)
 	install -d $(DESTDIR)$(SPANKDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(VMJOB_SO) $(DESTDIR)$(SPANKDIR)/vmjob.so
 	install -m 0755 $(VMEXEC) $(DESTDIR)$(LIBEXECDIR)/vmexec
-programs: spank-plugin
