@@ -21,7 +21,7 @@ all: $(UNIT_TESTS)
 # tests/fuzz/corpus/<name>/. Each line names the sources a fuzzer exercises.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-std=gnu11 -D_GNU_SOURCE -Icommon -Ihvd -Ifsgateway -Iimagetool $(FUSE3_CFLAGS) \
+	-std=gnu11 -D_GNU_SOURCE -DVJ_VERSION='"$(VERSION)"' -Icommon -Ihvd -Ifsgateway -Iimagetool $(FUSE3_CFLAGS) \
 	$(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 FUZZ_LIBS := $(shell pkg-config --libs libcurl libcrypto libxml-2.0 inih jansson 2>/dev/null || echo -lcurl -lcrypto -lxml2 -linih -ljansson)
 FUZZ_SRCS_wire := $(COMMON_SRCS)
