@@ -278,7 +278,7 @@ static int cmd_cpu(int argc, char **argv)
 					     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	double interval = 5;
 	int o;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc starts afresh (main parsed with "+", which would stick) */
 	while ((o = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': {
@@ -459,7 +459,7 @@ static int cmd_metrics(int argc, char **argv)
 	const char *out = NULL;
 	bool json = hvctl_json_flag(&argc, argv);
 	int o;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc starts afresh (main parsed with "+", which would stick) */
 	while ((o = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'o': out = optarg; break;

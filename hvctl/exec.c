@@ -26,7 +26,7 @@ int hvctl_exec_main(int argc, char **argv)
 		{"env", required_argument, 0, 'e'}, {0, 0, 0, 0},
 	};
 	int o;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc starts afresh (main parsed with "+", which would stick) */
 	while ((o = getopt_long(argc, argv, "+:tC:e:", lo, NULL)) != -1) {
 		switch (o) {
 		case 't': pty = true; break;

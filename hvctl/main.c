@@ -156,7 +156,7 @@ static int cmd_create(int argc, char **argv)
 	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
 	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
 	int o;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc starts afresh (main parsed with "+", which would stick) */
 	while ((o = getopt_long(argc, argv, ":i:u:g:c:m:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i': image = optarg; break;

@@ -70,6 +70,13 @@ for p in "$B/hvd/hvd" "$B/hvctl/hvctl" "$B/imagetool/vmjob-image"; do
 	err=$("$p" $opt 2>&1 >/dev/null); rc=$?
 	check "$(basename "$p") $opt without its argument: exit 2, one line" [ "$rc" = 2 ] && [ "$(wc -l <<< "$err")" = 1 ]
 done
+# verbs parse their options after the global ones (GNU permutation: JOB may
+# come first); with no hvd there, they get as far as asking it
+for a in "create 7 -i minimal -c 1 -m 256" "create --image=minimal 7" "exec -t -C / 7 -- true" \
+	"cpu --interval=0.1" "metrics --json" "status 7 --json" "images --json"; do
+	out=$("$B/hvctl/hvctl" -s /nonexistent/hvd.sock $a 2>&1 >/dev/null)
+	check "hvctl $a: parsed, then hvd asked ($out)" grep -q "cannot reach hvd" <<< "$out"
+done
 out=$("$B/hvd/hvd" -t -c etc/hvd.conf 2>&1)
 check "hvd --check-config accepts etc/hvd.conf ($out)" [ $? = 0 ]
 printf 'no_such_key = 1\n' > "${TMPDIR:-/tmp}/vmjob-badconf.$$"
