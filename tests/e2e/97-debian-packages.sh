@@ -16,7 +16,7 @@ restore() {
 	stop_daemon hvd /run/vmjob/hvd.pid
 	dpkg --purge $PKGS > "$saved/purge.log" 2>&1
 	for f in "${LOCAL[@]}"; do [ -e "$f.debtest" ] && mv "$f.debtest" "$f"; done
-	[ -e /etc/vmjob/hvd.conf ] || cp "$saved/hvd.conf" /etc/vmjob/hvd.conf
+	[ -e /etc/vmjob/hvd.conf ] || install -D -m 0644 "$saved/hvd.conf" /etc/vmjob/hvd.conf
 	"$top/tests/cluster/up.sh" > "$saved/up.log" 2>&1 || sed 's/^/  | /' "$saved/up.log"
 	rm -rf "$saved"
 }
@@ -30,7 +30,7 @@ D=$top/build/deb
 for p in $PKGS vmjob-guest; do
 	check "... $p" [ -s "$(ls "$D/${p}"_*_amd64.deb 2>/dev/null | head -n1)" ]
 done
-lintian --no-tag-display-limit "$D"/*.changes > lintian.txt 2>&1
+lintian --tag-display-limit 0 "$D"/*.changes > lintian.txt 2>&1
 sed 's/^/  | /' lintian.txt | head -n 30
 check "lintian: no error ($(grep -c '^E:' lintian.txt) E:, $(grep -c '^W:' lintian.txt) W: lines)" \
 	not grep -q '^E:' lintian.txt
