@@ -53,6 +53,10 @@ enum vj_type {
 	                        phase times, cpu_ns and mem_kib (hvctl vms/cpu/metrics) */
 	VJ_REQ_CATALOGUE = 43, /* no payload: the images one may ask for; reply kv per
 	                          image, in order: name, description, init, cached */
+	VJ_REQ_POLICY = 44,  /* the site policy: kv job [image] (what it decides for a job
+	                        of Slurm's), or show=1 (the policy as text), or check=1
+	                        user partition [account] [qos] [group]* [image] (for
+	                        given facts); reply vm image rule where | text */
 	VJ_REPLY_OK = 48,    /* kv depends on the request */
 	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
 };

@@ -3,7 +3,7 @@
 # follow SBINDIR/SYSCONFDIR). hvd.conf itself is installed by hvd/build.mk,
 # only when absent: an admin's file is never overwritten.
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
-ETC_EXAMPLES := etc/hvd.conf etc/plugstack.conf etc/hvd.service etc/slurm.conf.snippet
+ETC_EXAMPLES := etc/hvd.conf etc/policy.conf etc/plugstack.conf etc/hvd.service etc/slurm.conf.snippet
 
 .PHONY: install-etc
 install: install-etc

@@ -38,6 +38,12 @@ static const struct verb {
 	{"cpu", "cpu [-i|--interval=SECONDS]",
 	 "CPU use of each VM sampled over SECONDS (default 5):\n"
 	 "cores busy on average and the share of its vCPUs\n"},
+	{"policy", "policy [--json] | policy check --user=U --partition=P [--account=A] [--qos=Q] [--group=G]... [--image=I] [--json]",
+	 "the site policy hvd applies (hvd.conf policy): its\n"
+	 "rules in order; the first that matches a job decides.\n"
+	 "check: what it decides for such a job: VM or not,\n"
+	 "which image, and the rule (file:line) that decides;\n"
+	 "exit 1 with the refusal if the image is not allowed\n"},
 	{"metrics", "metrics [-o|--output=FILE] [--json]",
 	 "hvd's state in Prometheus text format (--json: the same\n"
 	 "figures as one JSON document). With -o, written\n"
@@ -492,6 +498,87 @@ static int cmd_metrics(int argc, char **argv)
 	return up ? 0 : 1;
 }
 
+static int policy_show(bool json)
+{
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "show", "1");
+	struct vj_frame f;
+	if (hvctl_call(VJ_REQ_POLICY, &kv, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = f.payload;
+	static const char *const none[] = {NULL};
+	if (json)
+		return hvctl_json_print(hvctl_json_from_kv(&f, none));
+	char text[65536];
+	if (vj_kv_get_str(f.payload, f.len, "text", text, sizeof(text), "", NULL) < 0)
+		hvctl_die("hvd's answer has no policy text");
+	fputs(text, stdout);
+	return 0;
+}
+
+static int policy_check(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{"user", required_argument, 0, 'u'},    {"partition", required_argument, 0, 'p'},
+		{"account", required_argument, 0, 'a'}, {"qos", required_argument, 0, 'q'},
+		{"group", required_argument, 0, 'g'},   {"image", required_argument, 0, 'i'},
+		{0, 0, 0, 0}};
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "check", "1");
+	bool user = false, part = false;
+	int o;
+	optind = 0; /* see cmd_cpu */
+	while ((o = getopt_long(argc, argv, ":u:p:a:q:g:i:", opts, NULL)) != -1) {
+		static const char *const keys[128] = {['u'] = "user", ['p'] = "partition", ['a'] = "account",
+						      ['q'] = "qos", ['g'] = "group", ['i'] = "image"};
+		if (o > 0 && o < 128 && keys[o]) {
+			vj_kv_add_str(&kv, keys[o], optarg);
+			user |= o == 'u';
+			part |= o == 'p';
+			continue;
+		}
+		vj_cli_bad_option("hvctl policy check", o, argv);
+	}
+	if (optind < argc)
+		hvctl_usage_error("policy", "check: unexpected argument '%s'", argv[optind]);
+	if (!user || !part)
+		hvctl_usage_error("policy", "check needs --user and --partition");
+	struct vj_frame f;
+	if (hvctl_call(VJ_REQ_POLICY, &kv, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
+		return 1;
+	cleanup_free uint8_t *payload = f.payload;
+	char vmflag[4], image[VJ_NAME_SZ], rule[64], where[4200];
+	vj_kv_get_str(f.payload, f.len, "vm", vmflag, sizeof(vmflag), "0", NULL);
+	vj_kv_get_str(f.payload, f.len, "image", image, sizeof(image), "", NULL);
+	vj_kv_get_str(f.payload, f.len, "rule", rule, sizeof(rule), "", NULL);
+	vj_kv_get_str(f.payload, f.len, "where", where, sizeof(where), "", NULL);
+	bool vm = !strcmp(vmflag, "1");
+	if (json)
+		return hvctl_json_print(json_pack("{s:b, s:o, s:o, s:o}", "vm", vm, "image",
+						  vm ? json_string(image) : json_null(), "rule",
+						  rule[0] ? json_string(rule) : json_null(), "where",
+						  where[0] ? json_string(where) : json_null()));
+	if (vm)
+		printf("runs in a VM of image %s", image);
+	else
+		printf("runs on the host (no VM)");
+	if (rule[0])
+		printf(": rule %s (%s)\n", rule, where);
+	else
+		printf(": no rule matches (as without a policy)\n");
+	return 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	bool json = hvctl_json_flag(&argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return policy_check(argc - 1, argv + 1, json);
+	if (argc > 1)
+		hvctl_usage_error("policy", "unexpected argument '%s'", argv[1]);
+	return policy_show(json);
+}
+
 int hvctl_admin_main(int argc, char **argv)
 {
 	const char *verb = argv[0];
@@ -515,5 +602,7 @@ int hvctl_admin_main(int argc, char **argv)
 		return cmd_drain(argc, argv, false);
 	if (!strcmp(verb, "cpu"))
 		return cmd_cpu(argc, argv);
+	if (!strcmp(verb, "policy"))
+		return cmd_policy(argc, argv);
 	return cmd_metrics(argc, argv);
 }

@@ -23,6 +23,7 @@
 #include "images/imgcache.h"
 #include "base/log.h"
 #include "vm/reaper.h"
+#include "policy/current.h"
 #include "server/server.h"
 
 static void usage(void)
@@ -126,8 +127,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvd: %s\n", err.msg);
 		return 1;
 	}
+	if (hv_policy_reload(cfg.policy, &err)) {
+		fprintf(stderr, "hvd: %s\n", err.msg);
+		return 1;
+	}
 	if (check_only) {
-		printf("hvd: %s: configuration OK\n", conf);
+		printf("hvd: %s: configuration OK%s%s\n", conf, cfg.policy[0] ? ", policy " : "",
+		       cfg.policy);
 		return 0;
 	}
 	if (debug)

@@ -22,6 +22,8 @@
  * for an already running VM answers at once. */
 #define CREATE_TIMEOUT_MS (600 * 1000)
 #define DEFAULT_MEM_MB 1024
+/* hvd answers POLICY after one slurmctld lookup at most. */
+#define POLICY_TIMEOUT_MS (30 * 1000)
 
 static struct {
 	bool wanted;            /* this step runs in a VM */
@@ -98,11 +100,61 @@ static int create_vm(spank_t sp, struct vj_err *err)
 	return 0;
 }
 
+/* A job without --vm-image: the site policy may still put it in a VM (a
+ * VM-only partition, a grid pool account). hvd decides from slurmctld's
+ * record of the job, not from anything the job's owner set. 0 with
+ * vmjob_opts.image set or left empty, -1 with err (the job then fails). */
+static int ask_policy(spank_t sp, struct vj_err *err)
+{
+	uint32_t jobid;
+	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
+		return vj_err_set(err, EINVAL, "cannot get the job's id from Slurm");
+	struct vj_kvbuf req;
+	vj_kv_init(&req);
+	vj_kv_add_u64(&req, "job", jobid);
+	struct vj_frame ok;
+	int rc = vj_hvd_call(vmjob_conf.socket, VJ_REQ_POLICY, &req, POLICY_TIMEOUT_MS, &ok, err);
+	vj_kv_free(&req);
+	if (rc < 0) {
+		/* No hvd on this node (or one from before policies): no policy
+		 * can be applied, and a node without hvd runs no VM at all. The
+		 * job runs as it was asked. */
+		if (err->code == VJ_HVD_UNREACHABLE || !strcmp(err->msg, "unknown request")) {
+			slurm_debug("vmjob: job %u: no site policy applied: %s", jobid, err->msg);
+			vj_err_clear(err);
+			return 0;
+		}
+		return vj_err_prefix(err, "the site policy");
+	}
+	char vmflag[4] = "", image[VMJOB_IMAGE_MAX + 1] = "", rule[64] = "";
+	struct vj_err ignored;
+	vj_kv_get_str(ok.payload, ok.len, "vm", vmflag, sizeof(vmflag), "0", &ignored);
+	vj_kv_get_str(ok.payload, ok.len, "image", image, sizeof(image), "", &ignored);
+	vj_kv_get_str(ok.payload, ok.len, "rule", rule, sizeof(rule), "", &ignored);
+	free(ok.payload);
+	if (!strcmp(vmflag, "1")) {
+		if (!vj_name_valid(image))
+			return vj_err_set(err, EPROTO, "hvd's policy answer names no valid image");
+		snprintf(vmjob_opts.image, sizeof(vmjob_opts.image), "%s", image);
+		slurm_info("vmjob: job %u runs in image %s (site policy, rule %s)", jobid, image, rule);
+	}
+	return 0;
+}
+
 int vmjob_remote_init_post_opt(spank_t sp)
 {
 	/* The extern step (PrologFlags=contain) runs no user task. */
-	if (!vmjob_opts.image[0] || step_is_extern(sp))
+	if (step_is_extern(sp))
 		return 0;
+	if (!vmjob_opts.image[0]) {
+		if (ask_policy(sp, &vm.err) < 0) {
+			vm.wanted = true; /* task_init reports it and runs nothing */
+			slurm_error("vmjob: %s", vm.err.msg);
+			return 0;
+		}
+		if (!vmjob_opts.image[0])
+			return 0;
+	}
 	vm.wanted = true;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);

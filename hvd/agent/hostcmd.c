@@ -34,7 +34,7 @@ static struct hv_stream *owner_locked(struct hv_vm *vm, uint32_t id, unsigned *s
 
 /* The request for the client: arg and env as the guest sent them (the
  * client filters them), cwd only where it is shared. */
-static int client_request(const struct hv_stream *st, const struct vj_frame *f,
+static int client_request(const struct hv_vm *vm, const struct hv_stream *st, const struct vj_frame *f,
 			  struct vj_kvbuf *kv)
 {
 	long nargs = vj_kv_count(f->payload, f->len, "arg");
@@ -51,7 +51,7 @@ static int client_request(const struct hv_stream *st, const struct vj_frame *f,
 			char cwd[4096];
 			memcpy(cwd, e.val, e.vlen);
 			cwd[e.vlen] = '\0';
-			if (st->cfg && hv_fs_shared(st->cfg, cwd))
+			if (st->cfg && hv_fs_shared(st->cfg, vm->d.uid, vm->d.gid, cwd))
 				vj_kv_add_str(kv, "cwd", cwd);
 		}
 	}
@@ -92,7 +92,7 @@ static void start_locked(struct hv_vm *vm, const struct vj_frame *f)
 		return;
 	}
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
-	if (client_request(st, f, &kv) < 0) {
+	if (client_request(vm, st, f, &kv) < 0) {
 		agent_error(vm, f->stream, "vmjob: malformed or oversized host command request");
 		return;
 	}

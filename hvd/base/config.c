@@ -130,6 +130,12 @@ static int add_export(struct hv_config *c, const char *path, struct vj_err *err)
 			return vj_err_set(err, EINVAL, "export '%s' overlaps export '%s'", path,
 					  c->exports[i]);
 	}
+	/* %u and %g (the job owner's user and group name), each a whole path
+	 * component; no other %. */
+	for (const char *p = strchr(path, '%'); p; p = strchr(p + 1, '%'))
+		if ((p[1] != 'u' && p[1] != 'g') || p[-1] != '/' || (p[2] && p[2] != '/'))
+			return vj_err_set(err, EINVAL, "'%s': %%u and %%g stand for a whole path component "
+					  "(/home/%%u); no other %% is allowed", path);
 	memcpy(c->exports[c->nexports++], path, n + 1);
 	return 0;
 }
@@ -243,6 +249,7 @@ static const struct key KEYS[] = {
 	STR("guest_dns", K_IP, guest_dns, NULL),
 	LIST("network_allow", add_net_allow),
 	STR("slurm_user", K_STR, slurm_user, "root"),
+	STR("policy", K_PATH, policy, NULL),
 	NUM("log_level", K_LOG, log_level, 0, 0, "info"),
 };
 

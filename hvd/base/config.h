@@ -64,6 +64,9 @@ struct hv_config {
 	 * all (hvd/auth.c): Slurm's SlurmUser, for sites whose prolog/epilog
 	 * run as it. One user, not a list: it names a service account. */
 	char slurm_user[64];
+	/* The site policy (hvd/policy/policy.h): "" = none, every job may ask
+	 * for any image and none must run in a VM. Re-read on SIGHUP. */
+	char policy[PATH_MAX];
 
 	/* Identity written into each domain's metadata: a restarted hvd adopts
 	 * only its own domains, so two hvds on one host never fight. */

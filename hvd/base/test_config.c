@@ -151,9 +151,21 @@ static void test_documented(void)
 	CHECK(hv_config_key(0) && !hv_config_key(1000));
 }
 
+/* Per-user exports: %u and %g as whole components only. */
+static void test_export_templates(void)
+{
+	struct hv_config c;
+	struct vj_err err = {0};
+	CHECK(load_conf("export = /home/%u\nexport = /gpfs/%g\n", &c, &err) == 0 && c.nexports == 2);
+	CHECK(load_conf("export = /home/x%u\n", &c, &err) == -1 && strstr(err.msg, "whole path component"));
+	CHECK(load_conf("export = /home/%s\n", &c, &err) == -1 && strstr(err.msg, "no other %"));
+	CHECK(load_conf("export = /home/%u\nexport = /home\n", &c, &err) == -1 && strstr(err.msg, "overlaps"));
+}
+
 int main(void)
 {
 	test_documented();
+	test_export_templates();
 	test_compat();
 	test_config();
 	test_network();

@@ -38,13 +38,56 @@ void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz)
 	snprintf(out, outsz, "%s/fs.%u.sock", run_dir, i);
 }
 
-int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_err *err)
+int hv_fs_export_path(const struct hv_config *c, unsigned i, uid_t uid, gid_t gid, char *out,
+		      size_t outsz, struct vj_err *err)
+{
+	const char *tmpl = c->exports[i];
+	size_t used = 0;
+	out[0] = '\0';
+	for (const char *p = tmpl; *p; p++) {
+		char name[256] = "";
+		if (p[0] == '%' && (p[1] == 'u' || p[1] == 'g')) {
+			char buf[16384];
+			if (p[1] == 'u') {
+				struct passwd pw, *pwp = NULL;
+				if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
+					return vj_err_set(err, ENOENT, "export %s: uid %u has no user name here",
+							  tmpl, (unsigned)uid);
+				snprintf(name, sizeof(name), "%s", pw.pw_name);
+			} else {
+				struct group g, *gp = NULL;
+				if (getgrgid_r(gid, &g, buf, sizeof(buf), &gp) || !gp)
+					return vj_err_set(err, ENOENT, "export %s: gid %u has no group name here",
+							  tmpl, (unsigned)gid);
+				snprintf(name, sizeof(name), "%s", g.gr_name);
+			}
+			/* One path component, nothing the guest's mount list uses. */
+			if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") || strpbrk(name, "/ \t,:"))
+				return vj_err_set(err, EINVAL, "export %s: '%s' cannot be part of a path", tmpl,
+						  name);
+			p++;
+		} else {
+			name[0] = *p;
+			name[1] = '\0';
+		}
+		int w = snprintf(out + used, outsz - used, "%s", name);
+		if (w < 0 || (size_t)w >= outsz - used)
+			return vj_err_set(err, ENAMETOOLONG, "export %s: path too long", tmpl);
+		used += (size_t)w;
+	}
+	return 0;
+}
+
+int hv_fs_cmdline(const struct hv_config *c, uid_t uid, gid_t gid, char *out, size_t outsz,
+		  struct vj_err *err)
 {
 	size_t used = 0;
 	out[0] = '\0';
 	for (unsigned i = 0; i < c->nexports; i++) {
-		int w = snprintf(out + used, outsz - used, "%s%u:%s", i ? "," : " vmjob.fs=", i,
-				 c->exports[i]);
+		char path[PATH_MAX];
+		if (hv_fs_export_path(c, i, uid, gid, path, sizeof(path), err))
+			return -1;
+		int w = snprintf(out + used, outsz - used, "%s%u:%s", i ? "," : " vmjob.fs=", i, path);
 		if (w < 0 || (size_t)w >= outsz - used)
 			return vj_err_set(err, E2BIG, "the exports do not fit on the guest's cmdline");
 		used += (size_t)w;
@@ -167,19 +210,22 @@ int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt, s
 		snprintf(a.owner, sizeof(a.owner), "%u:%u", (unsigned)qu, (unsigned)qg);
 	}
 	for (unsigned i = 0; i < c->nexports; i++) {
+		char path[PATH_MAX];
+		if (hv_fs_export_path(c, i, vm->d.uid, vm->d.gid, path, sizeof(path), err))
+			return -1;
 		struct stat st;
-		if (stat(c->exports[i], &st) < 0 || !S_ISDIR(st.st_mode))
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 			return vj_err_set(err, ENOENT,
-					  "export %s (hvd.conf) is not a directory on this host",
+					  "export %s (hvd.conf %s) is not a directory on this host", path,
 					  c->exports[i]);
 		char sock[PATH_MAX + 32], log[PATH_MAX + 32];
 		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
 		log_path(vm, i, log, sizeof(log));
-		pid_t pid = start_server(&a, c->exports[i], sock, log, err);
+		pid_t pid = start_server(&a, path, sock, log, err);
 		if (pid < 0)
-			return vj_err_prefix(err, "filesystem gateway for %s", c->exports[i]);
+			return vj_err_prefix(err, "filesystem gateway for %s", path);
 		vm->fs_pids[vm->nfs++] = pid;
-		hv_debug("job %s: gateway for %s (%s): pid %d", vm->d.job, c->exports[i],
+		hv_debug("job %s: gateway for %s (%s): pid %d", vm->d.job, path,
 			 a.vhost ? "virtiofs" : "serial", (int)pid);
 	}
 	return a.vhost ? wait_ready(c, vm, err) : 0;
@@ -211,7 +257,7 @@ void hv_fs_stop(struct hv_vm *vm)
 	vm->nfs = 0;
 }
 
-bool hv_fs_shared(const struct hv_config *c, const char *path)
+bool hv_fs_shared(const struct hv_config *c, uid_t uid, gid_t gid, const char *path)
 {
 	if (path[0] != '/')
 		return false;
@@ -221,10 +267,14 @@ bool hv_fs_shared(const struct hv_config *c, const char *path)
 			return false;
 	}
 	for (unsigned i = 0; i < c->nexports; i++) {
-		size_t n = strlen(c->exports[i]);
-		while (n > 1 && c->exports[i][n - 1] == '/')
+		char e[PATH_MAX];
+		struct vj_err ignored;
+		if (hv_fs_export_path(c, i, uid, gid, e, sizeof(e), &ignored))
+			continue;
+		size_t n = strlen(e);
+		while (n > 1 && e[n - 1] == '/')
 			n--;
-		if (!strncmp(path, c->exports[i], n) &&
+		if (!strncmp(path, e, n) &&
 		    (n == 1 || path[n] == '\0' || path[n] == '/'))
 			return true;
 	}

@@ -23,14 +23,22 @@ bool hv_fs_virtiofs(const struct hv_config *c);
 /* Socket of export i (the vhost-user or the channel socket): run_dir/fs.<i>.sock. */
 void hv_fs_sock_path(const char *run_dir, unsigned i, char *out, size_t outsz);
 
-/* " vmjob.fs=0:/a,1:/b" (or "" without exports) for the guest cmdline, plus
- * " vmjob.fsdev=virtiofs" with that transport. */
-int hv_fs_cmdline(const struct hv_config *c, char *out, size_t outsz, struct vj_err *err);
+/* Export i as the tree of a job owned by uid/gid: an export line may name
+ * a per-user tree, %u standing for the owner's user name and %g for its
+ * primary group's (`export = /home/%u`: a VM sees only its owner's home).
+ * -1 with err if a name is unknown or could not be part of a path. */
+int hv_fs_export_path(const struct hv_config *c, unsigned i, uid_t uid, gid_t gid, char *out,
+		      size_t outsz, struct vj_err *err);
 
-/* path (from a guest: hostile) names the same file inside the VM and on
- * the host: it is absolute, has no "." or ".." component, and is an export
- * or lies below one. */
-bool hv_fs_shared(const struct hv_config *c, const char *path);
+/* " vmjob.fs=0:/a,1:/b" (or "" without exports) for the guest cmdline of a
+ * job owned by uid/gid, plus " vmjob.fsdev=virtiofs" with that transport. */
+int hv_fs_cmdline(const struct hv_config *c, uid_t uid, gid_t gid, char *out, size_t outsz,
+		  struct vj_err *err);
+
+/* path (from a guest: hostile) names the same file inside the VM of a job
+ * owned by uid/gid and on the host: it is absolute, has no "." or ".."
+ * component, and is one of that job's exports or lies below one. */
+bool hv_fs_shared(const struct hv_config *c, uid_t uid, gid_t gid, const char *path);
 
 /* One vmfs-server per export, started as root (to make its socket or reach
  * the channel) and serving files as the VM's owner; pids kept in vm

@@ -138,8 +138,25 @@ static void test_refused(void)
 	hv_policy_free(&p);
 }
 
+/* The example every site starts from parses and says what it says. */
+static void test_example(void)
+{
+	struct hv_policy p = {0};
+	struct vj_err err = {0};
+	CHECK(hv_policy_load(&p, "etc/policy.conf", &err) == 0);
+	CHECK(p.n == 4 && p.any_required);
+	struct hv_decision d;
+	int rc;
+	decide(&p, "grid001", "grid", "gridpool", "", &d, &rc, &err);
+	CHECK(rc == 0 && d.vm && !strcmp(d.image, "debian12"));
+	decide(&p, "bob", "metal", "users", "minimal", &d, &rc, &err);
+	CHECK(rc == -1 && strstr(err.msg, "without a VM"));
+	hv_policy_free(&p);
+}
+
 int main(void)
 {
+	test_example();
 	test_decisions();
 	test_never_and_none();
 	test_refused();

@@ -25,6 +25,8 @@
 #include "req_admin.h"
 #include "reqparse.h"
 #include "req_images.h"
+#include "req_policy.h"
+#include "policy/current.h"
 #include "vm/vm.h"
 #include "vm/vmlife.h"
 #include "names.h"
@@ -48,12 +50,31 @@ static int get_name(const struct vj_frame *f, const char *key, char *out, size_t
 	return 0;
 }
 
+/* SIGHUP: the site policy is read again; the rest of hvd.conf needs a
+ * restart (sockets, directories and VMs depend on it). */
+static void reload_policy(const struct hv_config *cfg)
+{
+	struct vj_err err = {0};
+	if (hv_policy_reload(cfg->policy, &err))
+		hv_err("SIGHUP: policy not reloaded, the old one stays: %s", err.msg);
+	else
+		hv_info("SIGHUP: policy %s reloaded (the rest of hvd.conf needs a restart)",
+			cfg->policy[0] ? cfg->policy : "(none)");
+}
+
 static void do_create(struct client *c, const struct vj_frame *f)
 {
 	struct vj_err err = {0};
 	struct hv_vmdesc rq;
 	if (hv_req_parse_create(f->payload, f->len, &rq, &err)) {
 		vj_err_prefix(&err, "bad CREATE request");
+		hv_reply_err(c->fd, err.msg);
+		return;
+	}
+	/* The site policy, before anything is made for the job. */
+	struct hv_decision d;
+	if (hv_policy_for_job(rq.job, rq.image, &d, &err)) {
+		hv_info("CREATE %s refused: %s", rq.job, err.msg);
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
@@ -191,6 +212,7 @@ static void *client_main(void *arg)
 			case VJ_REQ_DRAIN: hv_req_drain(c->cfg, c->fd, &f); break;
 			case VJ_REQ_RESUME: hv_req_resume(c->cfg, c->fd, &f); break;
 			case VJ_REQ_VMS: hv_req_vms(c->cfg, c->fd, &f); break;
+			case VJ_REQ_POLICY: hv_req_policy(c->cfg, c->fd, &f); break;
 			case VJ_REQ_EXEC:
 				/* The connection now belongs to this one command. */
 				hv_relay_exec(c->cfg, c->fd, &r, &c->peer, f.payload, f.len);
@@ -263,7 +285,7 @@ int hv_server_run(const struct hv_config *cfg, int lfd, int sigfd)
 			struct signalfd_siginfo si;
 			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					hv_info("SIGHUP ignored (restart hvd to reload its configuration)");
+					reload_policy(cfg);
 					continue;
 				}
 				hv_info("signal %u: no longer accepting requests; VMs keep running",

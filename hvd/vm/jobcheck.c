@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -86,4 +87,38 @@ enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
 	}
 	slurm_free_job_info_msg(resp);
 	return fate;
+}
+
+int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err)
+{
+	uint32_t id;
+	memset(rec, 0, sizeof(*rec));
+	if (!numeric_id(job, &id))
+		return vj_err_set(err, EINVAL, "'%s' is not a Slurm job id", job);
+	pthread_once(&once, init);
+	if (!usable)
+		return vj_err_set(err, ENOENT, "no readable slurm.conf to reach slurmctld");
+	job_info_msg_t *resp = NULL;
+	if (slurm_load_job(&resp, id, SHOW_ALL) != SLURM_SUCCESS) {
+		int e = slurm_get_errno();
+		if (e == ESLURM_INVALID_JOB_ID)
+			return vj_err_set(err, ENOENT, "job %u is unknown to slurmctld", id);
+		return vj_err_set(err, EIO, "slurmctld: %s", slurm_strerror(e));
+	}
+	int rc = vj_err_set(err, ENOENT, "slurmctld sent no record for job %u", id);
+	for (uint32_t i = 0; i < resp->record_count; i++) {
+		slurm_job_info_t *j = &resp->job_array[i];
+		if (j->job_id != id)
+			continue;
+		rec->uid = j->user_id;
+		rec->gid = j->group_id;
+		snprintf(rec->partition, sizeof(rec->partition), "%s", j->partition ? j->partition : "");
+		snprintf(rec->account, sizeof(rec->account), "%s", j->account ? j->account : "");
+		snprintf(rec->qos, sizeof(rec->qos), "%s", j->qos ? j->qos : "");
+		vj_err_clear(err);
+		rc = 0;
+		break;
+	}
+	slurm_free_job_info_msg(resp);
+	return rc;
 }

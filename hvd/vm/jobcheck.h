@@ -6,9 +6,20 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 enum hv_job_fate { HV_JOB_ALIVE, HV_JOB_ENDED, HV_JOB_UNKNOWN };
 
 /* why gets a short reason ("state COMPLETED", "slurmctld: ..."). */
 enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz);
+
+/* What slurmctld's record says of a job, for the site policy: never taken
+ * from the job's environment, which its owner controls. */
+struct hv_job_record {
+	unsigned uid, gid;
+	char partition[128], account[128], qos[128];
+};
+/* 0, or -1 with err ("slurmctld: ...", "job 5 is unknown to slurmctld"). */
+int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err);
 
 #endif

@@ -114,7 +114,7 @@ static void undo_scratch(struct build *b)
 static int cmdline(struct build *b, struct vj_err *err)
 {
 	char fs[HV_MAX_EXPORTS * 270], net[160];
-	if (hv_fs_cmdline(b->cfg, fs, sizeof(fs), err))
+	if (hv_fs_cmdline(b->cfg, b->vm->d.uid, b->vm->d.gid, fs, sizeof(fs), err))
 		return -1;
 	hv_net_cmdline(b->cfg, net, sizeof(net));
 	const char *ic = b->im.cmdline;

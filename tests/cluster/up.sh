@@ -19,6 +19,9 @@ for u in vmjob-alice:5001 vmjob-bob:5002; do
 	id "$name" >/dev/null 2>&1 || useradd -m -u "$uid" -s /bin/bash "$name"
 done
 id -nG vmjob-alice | grep -qw vmjob-lab || usermod -aG vmjob-lab vmjob-alice
+# a grid pool account, as a compute element maps grid users to
+getent group gridpool >/dev/null || groupadd -g 5200 gridpool
+id grid001 >/dev/null 2>&1 || useradd -m -u 5201 -g gridpool -s /bin/bash grid001
 
 # --- munge
 install -d -o munge -g munge -m 0755 /run/munge
@@ -98,6 +101,7 @@ install -d /etc/vmjob
 # we may replace; an admin's own file we never touch.
 cmp -s /etc/vmjob/hvd.conf "$top/etc/hvd.conf" && rm -f /etc/vmjob/hvd.conf
 put_generated "$here/hvd.conf" /etc/vmjob/hvd.conf
+put_generated "$here/policy.conf" /etc/vmjob/policy.conf
 stop_daemon hvd /run/vmjob/hvd.pid
 "$PREFIX/sbin/hvd" -c /etc/vmjob/hvd.conf
 wait_for "hvd socket" 20 test -S /run/vmjob/hvd.sock

@@ -1,0 +1,82 @@
+#!/bin/bash
+# The site policy (tests/cluster/policy.conf): a grid pool account's plain
+# job in the grid partition runs in the partition's default image with no
+# option (sbatch, srun, salloc); an allowed other image is used; an image
+# the rule does not allow is refused with one line naming it, the rule and
+# the images allowed, and nothing is made; what decides is slurmctld's
+# record, not the job's environment; a broken policy file on SIGHUP is
+# refused and the old policy stays.
+. "$(dirname "$0")/lib.sh"
+GRID=grid001
+G=$WORK/grid
+install -d -o "$GRID" -g gridpool "$G"
+as_grid() { (cd "$G" && runuser -u "$GRID" -- "$@"); }
+gsubmit() { as_grid sbatch --parsable -D "$G" "$@"; }
+HVCTL=$(command -v hvctl || echo /usr/local/bin/hvctl)
+host=$(hostname)
+
+# --- a pool account, a plain script, the grid partition
+j=$(gsubmit -p grid -o plain.out --wrap 'echo "host=$(hostname) user=$(id -un)"; cat /etc/os-release | head -n1')
+st=$(wait_job "$j")
+show_file "$G/plain.out"
+check "a plain grid job completed ($st)" [ "$st" = COMPLETED ]
+check "... in a VM (no --vm-image given)" grep -q "^host=vmjob-$j user=$GRID" "$G/plain.out"
+check "... left nothing" wait_until 30 no_leftovers "$j"
+
+# --- srun and salloc, no option
+out=$(as_grid timeout 300 srun -p grid hostname 2>&1)
+check "srun -p grid runs in a VM ($out)" grep -q '^vmjob-' <<< "$out"
+out=$(as_grid timeout 300 salloc -p grid srun hostname 2>&1 | grep -v '^salloc:')
+check "salloc -p grid + srun runs in a VM ($out)" grep -q '^vmjob-' <<< "$out"
+
+# --- an allowed image that is not the default
+j=$(gsubmit -p grid --vm-image=minimal-pvh -o pvh.out --wrap 'echo up; sleep 60')
+check "an allowed non-default image runs" wait_until 240 grep -q up "$G/pvh.out"
+check "... in that image" grep -qx 'image=minimal-pvh' <("$HVCTL" status "$j")
+scancel "$j"; wait_job "$j" > /dev/null
+
+# --- an image the rule does not allow
+j=$(gsubmit -p grid --vm-image=debian12 -o bad.out -e bad.err --wrap 'echo ran')
+st=$(wait_job "$j")
+show_file "$G/bad.err"
+check "a forbidden image fails the job ($st)" [ "$st" = FAILED ]
+check "... with one line naming the image, the rule and the images allowed" \
+	grep -q "vmjob: error: .*image 'debian12' refused by rule 'grid' (/etc/vmjob/policy.conf:6): this job may use minimal, minimal-pvh" "$G/bad.err"
+check "... and ran nothing" not grep -q ran "$G/bad.out"
+check "... and made nothing" no_leftovers "$j"
+
+# --- the job's environment decides nothing
+j=$(SLURM_JOB_PARTITION=grid SLURM_PARTITION=grid submit "$ALICE" -p debug -o env.out \
+	--export=ALL,SLURM_JOB_PARTITION=grid --wrap 'echo "host=$(hostname)"')
+st=$(wait_job "$j")
+check "a debug job claiming to be a grid one ran ($st)" [ "$st" = COMPLETED ]
+check "... on the host, untouched (Slurm's record says debug)" grep -qx "host=$host" env.out
+
+# --- hvctl policy / policy check
+out=$("$HVCTL" policy)
+echo "$out" | sed 's/^/  | /'
+check "hvctl policy shows the rule" grep -q 'rule grid (line 6): when partition in {grid}: vm required' <<< "$out"
+out=$("$HVCTL" policy check --user "$GRID" --partition grid)
+check "policy check: a grid job ($out)" [ "$out" = "runs in a VM of image minimal: rule grid (/etc/vmjob/policy.conf:6)" ]
+out=$("$HVCTL" policy check --user "$ALICE" --partition debug --image minimal)
+check "policy check: elsewhere ($out)" [ "$out" = "runs in a VM of image minimal: no rule matches (as without a policy)" ]
+out=$("$HVCTL" policy check --user "$GRID" --partition grid --image debian12 2>&1); rc=$?
+check "policy check: a refusal, exit 1 ($out)" [ $rc = 1 ] && grep -q "refused by rule 'grid'" <<< "$out"
+check "policy check --json" python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d["vm"] and d["image"]=="minimal" and d["rule"]=="grid"))' \
+	< <("$HVCTL" policy check --user "$GRID" --partition grid --json)
+
+# --- a broken file on SIGHUP: refused, the old policy stays
+cp /etc/vmjob/policy.conf "$WORK/policy.good"
+trap 'cp "$WORK/policy.good" /etc/vmjob/policy.conf; kill -HUP "$(cat /run/vmjob/hvd.pid)"' EXIT
+printf '[rule grid]\npartition = grid\nvm = sometimes\n' > /etc/vmjob/policy.conf
+kill -HUP "$(cat /run/vmjob/hvd.pid)"; sleep 1
+check "after a broken reload the old rule stands" grep -q 'rule grid (line 6)' <("$HVCTL" policy)
+# (and a good new one takes effect: the grid partition without VMs)
+printf '[rule grid]\npartition = grid\nvm = never\n' > /etc/vmjob/policy.conf
+kill -HUP "$(cat /run/vmjob/hvd.pid)"; sleep 1
+out=$("$HVCTL" policy check --user "$GRID" --partition grid)
+check "a good reload takes effect ($out)" grep -q "runs on the host (no VM): rule grid" <<< "$out"
+cp "$WORK/policy.good" /etc/vmjob/policy.conf; kill -HUP "$(cat /run/vmjob/hvd.pid)"; sleep 1
+trap - EXIT
+check "... and back" grep -q 'vm required' <("$HVCTL" policy)
+finish
