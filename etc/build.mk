@@ -10,6 +10,8 @@ install: install-etc
 install-etc:
 	install -d $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(SYSTEMDDIR)
 	install -m 0644 $(ETC_EXAMPLES) $(DESTDIR)$(DATADIR)/examples/
+	sed 's|@BINDIR@|$(BINDIR)|g' etc/job_submit.lua > $(DESTDIR)$(DATADIR)/examples/job_submit.lua
+	chmod 0644 $(DESTDIR)$(DATADIR)/examples/job_submit.lua
 	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vmjob|$(SYSCONFDIR)/vmjob|g' etc/hvd.service \
 		> $(DESTDIR)$(SYSTEMDDIR)/hvd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/hvd.service

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "json.h"
 #include "kv.h"
 #include "names.h"
+#include "policy/policy.h"
 
 /* One help text per verb: `hvctl VERB --help` prints it, `hvctl --help`
  * prints the first lines of each. */
@@ -38,12 +40,14 @@ static const struct verb {
 	{"cpu", "cpu [-i|--interval=SECONDS]",
 	 "CPU use of each VM sampled over SECONDS (default 5):\n"
 	 "cores busy on average and the share of its vCPUs\n"},
-	{"policy", "policy [--json] | policy check --user=U --partition=P [--account=A] [--qos=Q] [--group=G]... [--image=I] [--json]",
+	{"policy", "policy [--json] | policy check --user=U --partition=P [--account=A] [--qos=Q] [--group=G]... [--image=I] [--file=POLICY] [--json]",
 	 "the site policy hvd applies (hvd.conf policy): its\n"
 	 "rules in order; the first that matches a job decides.\n"
 	 "check: what it decides for such a job: VM or not,\n"
 	 "which image, and the rule (file:line) that decides;\n"
-	 "exit 1 with the refusal if the image is not allowed\n"},
+	 "exit 1 with the refusal if the image is not allowed;\n"
+	 "--file: decide from that file here, without hvd (groups\n"
+	 "from this host's user database unless given)\n"},
 	{"metrics", "metrics [-o|--output=FILE] [--json]",
 	 "hvd's state in Prometheus text format (--json: the same\n"
 	 "figures as one JSON document). With -o, written\n"
@@ -516,54 +520,120 @@ static int policy_show(bool json)
 	return 0;
 }
 
+/* The groups of user from this host's user database, for a check against
+ * a file when none are given (hvd does the same for a real job). */
+static size_t nss_groups(const char *user, char names[][128], const char **groups, size_t max)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw)
+		return 0;
+	gid_t gids[256];
+	int ng = 256;
+	if (getgrouplist(user, pw->pw_gid, gids, &ng) < 0)
+		ng = 256;
+	size_t n = 0;
+	for (int i = 0; i < ng && n < max; i++) {
+		struct group *g = getgrgid(gids[i]);
+		if (!g)
+			continue;
+		snprintf(names[n], 128, "%s", g->gr_name);
+		groups[n] = names[n];
+		n++;
+	}
+	return n;
+}
+
+/* --file: decide here, from the file, as hvd would (the same parser: the
+ * site can try a file before hvd reads it, and a controller's job_submit
+ * script can ask without an hvd). */
+static int check_file(const char *file, struct hv_job_facts *j, const char *image,
+		      struct hv_decision *d)
+{
+	struct hv_policy p = {0};
+	struct vj_err err = {0};
+	if (hv_policy_load(&p, file, &err) < 0) {
+		fprintf(stderr, "hvctl: %s\n", err.msg);
+		return -1;
+	}
+	int rc = hv_policy_decide(&p, j, image, d, &err);
+	hv_policy_free(&p);
+	if (rc < 0)
+		fprintf(stderr, "hvctl: %s\n", err.msg);
+	return rc;
+}
+
 static int policy_check(int argc, char **argv, bool json)
 {
 	static const struct option opts[] = {
 		{"user", required_argument, 0, 'u'},    {"partition", required_argument, 0, 'p'},
 		{"account", required_argument, 0, 'a'}, {"qos", required_argument, 0, 'q'},
 		{"group", required_argument, 0, 'g'},   {"image", required_argument, 0, 'i'},
-		{0, 0, 0, 0}};
+		{"file", required_argument, 0, 'f'},    {0, 0, 0, 0}};
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	vj_kv_add_str(&kv, "check", "1");
-	bool user = false, part = false;
+	struct hv_job_facts facts = {0};
+	static char gnames[64][128];
+	static const char *groups[64];
+	const char *file = NULL, *image = "";
 	int o;
 	optind = 0; /* see cmd_cpu */
-	while ((o = getopt_long(argc, argv, ":u:p:a:q:g:i:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":u:p:a:q:g:i:f:", opts, NULL)) != -1) {
 		static const char *const keys[128] = {['u'] = "user", ['p'] = "partition", ['a'] = "account",
 						      ['q'] = "qos", ['g'] = "group", ['i'] = "image"};
-		if (o > 0 && o < 128 && keys[o]) {
-			vj_kv_add_str(&kv, keys[o], optarg);
-			user |= o == 'u';
-			part |= o == 'p';
-			continue;
+		switch (o) {
+		case 'u': facts.user = optarg; break;
+		case 'p': facts.partition = optarg; break;
+		case 'a': facts.account = optarg; break;
+		case 'q': facts.qos = optarg; break;
+		case 'i': image = optarg; break;
+		case 'f': file = optarg; continue;
+		case 'g':
+			if (facts.ngroups < 64) {
+				snprintf(gnames[facts.ngroups], 128, "%s", optarg);
+				groups[facts.ngroups] = gnames[facts.ngroups];
+				facts.ngroups++;
+			}
+			break;
+		default: vj_cli_bad_option("hvctl policy check", o, argv);
 		}
-		vj_cli_bad_option("hvctl policy check", o, argv);
+		vj_kv_add_str(&kv, keys[o], optarg);
 	}
 	if (optind < argc)
 		hvctl_usage_error("policy", "check: unexpected argument '%s'", argv[optind]);
-	if (!user || !part)
+	if (!facts.user || !facts.partition)
 		hvctl_usage_error("policy", "check needs --user and --partition");
-	struct vj_frame f;
-	if (hvctl_call(VJ_REQ_POLICY, &kv, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
-		return 1;
-	cleanup_free uint8_t *payload = f.payload;
-	char vmflag[4], image[VJ_NAME_SZ], rule[64], where[4200];
-	vj_kv_get_str(f.payload, f.len, "vm", vmflag, sizeof(vmflag), "0", NULL);
-	vj_kv_get_str(f.payload, f.len, "image", image, sizeof(image), "", NULL);
-	vj_kv_get_str(f.payload, f.len, "rule", rule, sizeof(rule), "", NULL);
-	vj_kv_get_str(f.payload, f.len, "where", where, sizeof(where), "", NULL);
-	bool vm = !strcmp(vmflag, "1");
+	if (image[0] && !vj_name_valid(image))
+		hvctl_usage_error("policy", "check: '%s' is not an image name", image);
+	struct hv_decision d = {0};
+	if (file) {
+		if (!facts.ngroups)
+			facts.ngroups = nss_groups(facts.user, gnames, groups, 64);
+		facts.groups = groups;
+		if (check_file(file, &facts, image, &d) < 0)
+			return 1;
+	} else {
+		struct vj_frame f;
+		if (hvctl_call(VJ_REQ_POLICY, &kv, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
+			return 1;
+		cleanup_free uint8_t *payload = f.payload;
+		char vmflag[4];
+		vj_kv_get_str(f.payload, f.len, "vm", vmflag, sizeof(vmflag), "0", NULL);
+		vj_kv_get_str(f.payload, f.len, "image", d.image, sizeof(d.image), "", NULL);
+		vj_kv_get_str(f.payload, f.len, "rule", d.rule, sizeof(d.rule), "", NULL);
+		vj_kv_get_str(f.payload, f.len, "where", d.where, sizeof(d.where), "", NULL);
+		d.vm = !strcmp(vmflag, "1");
+	}
 	if (json)
-		return hvctl_json_print(json_pack("{s:b, s:o, s:o, s:o}", "vm", vm, "image",
-						  vm ? json_string(image) : json_null(), "rule",
-						  rule[0] ? json_string(rule) : json_null(), "where",
-						  where[0] ? json_string(where) : json_null()));
-	if (vm)
-		printf("runs in a VM of image %s", image);
+		return hvctl_json_print(json_pack("{s:b, s:o, s:o, s:o}", "vm", d.vm, "image",
+						  d.vm ? json_string(d.image) : json_null(), "rule",
+						  d.rule[0] ? json_string(d.rule) : json_null(), "where",
+						  d.where[0] ? json_string(d.where) : json_null()));
+	if (d.vm)
+		printf("runs in a VM of image %s", d.image);
 	else
 		printf("runs on the host (no VM)");
-	if (rule[0])
-		printf(": rule %s (%s)\n", rule, where);
+	if (d.rule[0])
+		printf(": rule %s (%s)\n", d.rule, d.where);
 	else
 		printf(": no rule matches (as without a policy)\n");
 	return 0;

@@ -1,8 +1,10 @@
 # hvctl: hvd's admin CLI. Speaks to hvd only through client/.
 HVCTL_SRCS := $(wildcard hvctl/*.c)
-CFLAGS_hvctl := -Iclient
-$(B)/hvctl/hvctl: $(HVCTL_SRCS:%.c=$(B)/%.o) $(LIBCLIENT) $(LIBCOMMON)
-	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) -ljansson
+# policy check --file decides with hvd's own policy parser (hvd/policy/).
+HVCTL_HVD_OBJS := $(B)/hvd/policy/policy.o $(B)/hvd/base/ini.o
+CFLAGS_hvctl := -Iclient -Ihvd
+$(B)/hvctl/hvctl: $(HVCTL_SRCS:%.c=$(B)/%.o) $(HVCTL_HVD_OBJS) $(LIBCLIENT) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) -ljansson -linih
 
 all: $(B)/hvctl/hvctl
 programs: $(B)/hvctl/hvctl

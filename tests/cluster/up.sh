@@ -118,11 +118,14 @@ install -d /etc/slurm/plugstack.conf.d
 [ -f /etc/slurm/plugstack.conf ] || echo 'include /etc/slurm/plugstack.conf.d/*.conf' > /etc/slurm/plugstack.conf
 echo "required $PREFIX/lib/slurm/vmjob.so" > /etc/slurm/plugstack.conf.d/vmjob.conf
 
-if pgrep -x slurmctld >/dev/null; then
-	scontrol reconfigure
-else
-	slurmctld
-fi
+t=$(mktemp -d)
+sed "s|@BINDIR@|$PREFIX/bin|g" "$top/etc/job_submit.lua" > "$t/job_submit.lua"
+put_generated "$t/job_submit.lua" /etc/slurm/job_submit.lua
+rm -rf "$t"
+# Restarted, not reconfigured: a new JobSubmitPlugins needs a fresh start
+# (running jobs are kept: slurmctld recovers them from its state).
+stop_daemon slurmctld /run/slurm/slurmctld.pid
+slurmctld
 wait_for "slurmctld" 30 scontrol ping
 # slurmd learns the plugin's prolog/epilog callbacks only when it starts.
 stop_daemon slurmd /run/slurm/slurmd.pid

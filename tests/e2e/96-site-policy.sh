@@ -3,7 +3,8 @@
 # job in the grid partition runs in the partition's default image with no
 # option (sbatch, srun, salloc); an allowed other image is used; an image
 # the rule does not allow is refused with one line naming it, the rule and
-# the images allowed, and nothing is made; what decides is slurmctld's
+# the images allowed, at submission (job_submit/lua) and again at start,
+# and nothing is made; what decides is slurmctld's
 # record, not the job's environment; a broken policy file on SIGHUP is
 # refused and the old policy stays.
 . "$(dirname "$0")/lib.sh"
@@ -35,8 +36,17 @@ check "an allowed non-default image runs" wait_until 240 grep -q up "$G/pvh.out"
 check "... in that image" grep -qx 'image=minimal-pvh' <("$HVCTL" status "$j")
 scancel "$j"; wait_job "$j" > /dev/null
 
-# --- an image the rule does not allow
-j=$(gsubmit -p grid --vm-image=debian12 -o bad.out -e bad.err --wrap 'echo ran')
+# --- an image the rule does not allow: refused at submission (job_submit/lua)
+out=$(gsubmit -p grid --vm-image=debian12 --wrap 'echo ran' 2>&1); rc=$?
+echo "  | $out"
+check "sbatch refuses a forbidden image at submission (rc $rc)" [ "$rc" != 0 ]
+check "... in one line naming the image, the rule and the images allowed" \
+	grep -q "image 'debian12' refused by rule 'grid' (/etc/vmjob/policy.conf:6): this job may use minimal, minimal-pvh" <<< "$out"
+out=$(as_grid timeout 60 srun -p grid --vm-image=debian12 true 2>&1); rc=$?
+check "srun too (rc $rc)" [ "$rc" != 0 ] && grep -q "refused by rule 'grid'" <<< "$out"
+# ... and at start, should a job get past submission (moved there afterwards)
+j=$(gsubmit -H -p debug --vm-image=debian12 -o bad.out -e bad.err --wrap 'echo ran')
+scontrol update jobid="$j" partition=grid && scontrol release "$j"
 st=$(wait_job "$j")
 show_file "$G/bad.err"
 check "a forbidden image fails the job ($st)" [ "$st" = FAILED ]
