@@ -15,9 +15,11 @@ as_grid() { (cd "$G" && runuser -u "$GRID" -- "$@"); }
 gsubmit() { as_grid sbatch --parsable -D "$G" "$@"; }
 HVCTL=$(command -v hvctl || echo /usr/local/bin/hvctl)
 host=$(hostname)
+# where the rule is (up.sh puts a marker line on top of policy.conf)
+at=/etc/vmjob/policy.conf:$(grep -n '^\[rule grid\]' /etc/vmjob/policy.conf | cut -d: -f1)
 
 # --- a pool account, a plain script, the grid partition
-j=$(gsubmit -p grid -o plain.out --wrap 'echo "host=$(hostname) user=$(id -un)"; cat /etc/os-release | head -n1')
+j=$(gsubmit -p grid -o plain.out --wrap 'echo "host=$(hostname) user=$(id -un)"')
 st=$(wait_job "$j")
 show_file "$G/plain.out"
 check "a plain grid job completed ($st)" [ "$st" = COMPLETED ]
@@ -41,7 +43,7 @@ out=$(gsubmit -p grid --vm-image=debian12 --wrap 'echo ran' 2>&1); rc=$?
 echo "  | $out"
 check "sbatch refuses a forbidden image at submission (rc $rc)" [ "$rc" != 0 ]
 check "... in one line naming the image, the rule and the images allowed" \
-	grep -q "image 'debian12' refused by rule 'grid' (/etc/vmjob/policy.conf:6): this job may use minimal, minimal-pvh" <<< "$out"
+	grep -q "image 'debian12' refused by rule 'grid' ($at): this job may use minimal, minimal-pvh" <<< "$out"
 out=$(as_grid timeout 60 srun -p grid --vm-image=debian12 true 2>&1); rc=$?
 check "srun too (rc $rc)" [ "$rc" != 0 ] && grep -q "refused by rule 'grid'" <<< "$out"
 # ... and at start, should a job get past submission (moved there afterwards)
@@ -51,7 +53,7 @@ st=$(wait_job "$j")
 show_file "$G/bad.err"
 check "a forbidden image fails the job ($st)" [ "$st" = FAILED ]
 check "... with one line naming the image, the rule and the images allowed" \
-	grep -q "vmjob: error: .*image 'debian12' refused by rule 'grid' (/etc/vmjob/policy.conf:6): this job may use minimal, minimal-pvh" "$G/bad.err"
+	grep -q "vmjob: error: .*image 'debian12' refused by rule 'grid' ($at): this job may use minimal, minimal-pvh" "$G/bad.err"
 check "... and ran nothing" not grep -q ran "$G/bad.out"
 check "... and made nothing" no_leftovers "$j"
 
@@ -65,9 +67,9 @@ check "... on the host, untouched (Slurm's record says debug)" grep -qx "host=$h
 # --- hvctl policy / policy check
 out=$("$HVCTL" policy)
 echo "$out" | sed 's/^/  | /'
-check "hvctl policy shows the rule" grep -q 'rule grid (line 6): when partition in {grid}: vm required' <<< "$out"
+check "hvctl policy shows the rule" grep -q "rule grid (line ${at##*:}): when partition in {grid}: vm required" <<< "$out"
 out=$("$HVCTL" policy check --user "$GRID" --partition grid)
-check "policy check: a grid job ($out)" [ "$out" = "runs in a VM of image minimal: rule grid (/etc/vmjob/policy.conf:6)" ]
+check "policy check: a grid job ($out)" [ "$out" = "runs in a VM of image minimal: rule grid ($at)" ]
 out=$("$HVCTL" policy check --user "$ALICE" --partition debug --image minimal)
 check "policy check: elsewhere ($out)" [ "$out" = "runs in a VM of image minimal: no rule matches (as without a policy)" ]
 out=$("$HVCTL" policy check --user "$GRID" --partition grid --image debian12 2>&1); rc=$?
@@ -80,7 +82,7 @@ cp /etc/vmjob/policy.conf "$WORK/policy.good"
 trap 'cp "$WORK/policy.good" /etc/vmjob/policy.conf; kill -HUP "$(cat /run/vmjob/hvd.pid)"' EXIT
 printf '[rule grid]\npartition = grid\nvm = sometimes\n' > /etc/vmjob/policy.conf
 kill -HUP "$(cat /run/vmjob/hvd.pid)"; sleep 1
-check "after a broken reload the old rule stands" grep -q 'rule grid (line 6)' <("$HVCTL" policy)
+check "after a broken reload the old rule stands" grep -q "rule grid (line ${at##*:})" <("$HVCTL" policy)
 # (and a good new one takes effect: the grid partition without VMs)
 printf '[rule grid]\npartition = grid\nvm = never\n' > /etc/vmjob/policy.conf
 kill -HUP "$(cat /run/vmjob/hvd.pid)"; sleep 1
