@@ -1,4 +1,5 @@
-/* plugstack.conf arguments: `required .../vmjob.so [socket=PATH] [vmexec=PATH]`.
+/* plugstack.conf arguments: `required .../vmjob.so [socket=PATH] [vmexec=PATH]
+ * [policy=strict|lenient]`.
  * Unknown keys are rejected so a typo fails loudly at configuration time
  * rather than silently running with defaults. */
 #include <errno.h>
@@ -24,6 +25,7 @@ int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *
 {
 	snprintf(conf->socket, sizeof(conf->socket), "%s", VJ_DEFAULT_SOCKET);
 	snprintf(conf->vmexec, sizeof(conf->vmexec), "%s", VJ_VMEXEC);
+	conf->policy_strict = false;
 
 	for (int i = 0; i < ac; i++) {
 		const char *a = av[i];
@@ -37,9 +39,16 @@ int vmjob_args_parse(int ac, char **av, struct vmjob_conf *conf, struct vj_err *
 			rc = set_path(conf->socket, sizeof(conf->socket), "socket", val, err);
 		else if (klen == 6 && !strncmp(a, "vmexec", klen))
 			rc = set_path(conf->vmexec, sizeof(conf->vmexec), "vmexec", val, err);
-		else
+		else if (klen == 6 && !strncmp(a, "policy", klen)) {
+			rc = 0;
+			if (!strcmp(val, "strict") || !strcmp(val, "lenient"))
+				conf->policy_strict = !strcmp(val, "strict");
+			else
+				rc = vj_err_set(err, EINVAL, "plugstack argument policy=%s: strict or lenient",
+						val);
+		} else
 			rc = vj_err_set(err, EINVAL,
-					"unknown plugstack argument '%.*s' (known: socket, vmexec)",
+					"unknown plugstack argument '%.*s' (known: socket, vmexec, policy)",
 					(int)klen, a);
 		if (rc < 0)
 			return -1;

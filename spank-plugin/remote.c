@@ -118,8 +118,10 @@ static int ask_policy(spank_t sp, struct vj_err *err)
 	if (rc < 0) {
 		/* No hvd on this node (or one from before policies): no policy
 		 * can be applied, and a node without hvd runs no VM at all. The
-		 * job runs as it was asked. */
-		if (err->code == VJ_HVD_UNREACHABLE || !strcmp(err->msg, "unknown request")) {
+		 * job runs as it was asked, unless plugstack.conf says
+		 * policy=strict (then it fails: see vmjob.h). */
+		if (!vmjob_conf.policy_strict &&
+		    (err->code == VJ_HVD_UNREACHABLE || !strcmp(err->msg, "unknown request"))) {
 			slurm_debug("vmjob: job %u: no site policy applied: %s", jobid, err->msg);
 			vj_err_clear(err);
 			return 0;

@@ -83,5 +83,15 @@ int main(void)
 	CHECK(!vmjob_looks_multiprog(2, nl));
 	char *three[] = {"sh", "-c", "0 a\n"};
 	CHECK(!vmjob_looks_multiprog(3, three));
+	{
+		/* policy=strict|lenient */
+		struct vmjob_conf pc;
+		struct vj_err perr;
+		char *strict[] = {"policy=strict"}, *lenient[] = {"policy=lenient"}, *bad[] = {"policy=maybe"};
+		CHECK(parse(&pc, 1, strict, &perr) == 0 && pc.policy_strict);
+		CHECK(parse(&pc, 1, lenient, &perr) == 0 && !pc.policy_strict);
+		CHECK(parse(&pc, 0, NULL, &perr) == 0 && !pc.policy_strict);
+		CHECK(parse(&pc, 1, bad, &perr) == -1 && strstr(perr.msg, "strict or lenient"));
+	}
 	return CHECK_DONE();
 }

@@ -23,6 +23,10 @@
 struct vmjob_conf {
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char vmexec[PATH_MAX];
+	/* policy=strict: a job without --vm-image fails when hvd cannot be
+	 * asked what the site policy decides (nodes of a VM-only partition:
+	 * with hvd down its jobs must not run on the host instead). */
+	bool policy_strict;
 };
 
 /* What the user asked for with --vm-image / --vm-scratch / --vm-timing. */

@@ -7,7 +7,25 @@ kill "$pid"
 wait_until 20 not test -e "/proc/$pid"
 j=$(submit "$ALICE" --vm-image="$IMAGE" -o out.txt --wrap 'echo should-not-run')
 st=$(wait_job "$j")
+# A job without --vm-image: the site policy cannot be asked. plugstack.conf's
+# policy=strict fails it (a VM-only partition's job must not run on the
+# host); lenient, the default, runs it as asked. slurmstepd reads the
+# plugstack line for every job, so no restart is needed.
+ps=/etc/slurm/plugstack.conf.d/vmjob.conf
+cp "$ps" plugstack.saved
+sed -i 's/$/ policy=strict/' "$ps"
+install -d -o grid001 -g gridpool grid
+js=$(cd grid && runuser -u grid001 -- sbatch --parsable -D "$WORK/grid" -p grid -o strict.txt --wrap 'echo ran-on-the-host')
+sst=$(wait_job "$js")
+cp plugstack.saved "$ps"
+jl=$(submit "$ALICE" -o lenient.txt --wrap 'echo ran-on-the-host')
+lst=$(wait_job "$jl")
 /usr/local/sbin/hvd -c /etc/vmjob/hvd.conf
+show_file grid/strict.txt
+check "policy=strict: a grid job without an image fails ($sst)" [ "$sst" = FAILED ]
+check "... saying the policy could not be asked, in one line" \
+	bash -c "[ \$(wc -l < grid/strict.txt) = 1 ] && grep -q 'vmjob: error: the site policy: cannot reach hvd' grid/strict.txt"
+check "lenient: a plain job runs as asked ($lst)" grep -qx ran-on-the-host lenient.txt
 show_file out.txt
 check "job failed ($st)" [ "$st" = FAILED ]
 check "one line" [ "$(wc -l < out.txt)" = 1 ]
