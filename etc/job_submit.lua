@@ -53,7 +53,8 @@ function slurm_job_submit(job_desc, part_list, submit_uid)
 		local why = string.match(text, "hvctl: ([^\n]*)") or "refused by the site policy"
 		slurm.log_user("vmjob: %s", why)
 		slurm.log_info("vmjob: job of %s refused at submission: %s", user, why)
-		return slurm.ERROR
+		-- "Access/permission denied" after our line, not "Unspecified error"
+		return slurm.ESLURM_ACCESS_DENIED or slurm.ERROR
 	end
 	if rc ~= "0" then
 		-- hvctl missing or broken: say so in the log, let hvd decide at start.

@@ -22,6 +22,9 @@ id -nG vmjob-alice | grep -qw vmjob-lab || usermod -aG vmjob-lab vmjob-alice
 # a grid pool account, as a compute element maps grid users to
 getent group gridpool >/dev/null || groupadd -g 5200 gridpool
 id grid001 >/dev/null 2>&1 || useradd -m -u 5201 -g gridpool -s /bin/bash grid001
+# ... and one that is also in a supplementary group the policy names
+getent group gridlab >/dev/null || groupadd -g 5202 gridlab
+id grid002 >/dev/null 2>&1 || useradd -m -u 5203 -g gridpool -G gridlab -s /bin/bash grid002
 
 # --- munge
 install -d -o munge -g munge -m 0755 /run/munge

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The site policy (tests/cluster/policy.conf): a grid pool account's plain
 # job in the grid partition runs in the partition's default image with no
-# option (sbatch, srun, salloc); an allowed other image is used; an image
+# option (sbatch, srun, salloc), and a member of a group the policy names its
+# rule's image; an allowed other image is used; an image
 # the rule does not allow is refused with one line naming it, the rule and
 # the images allowed, at submission (job_submit/lua) and again at start,
 # and nothing is made; what decides is slurmctld's
@@ -25,6 +26,14 @@ show_file "$G/plain.out"
 check "a plain grid job completed ($st)" [ "$st" = COMPLETED ]
 check "... in a VM (no --vm-image given)" grep -q "^host=vmjob-$j user=$GRID" "$G/plain.out"
 check "... left nothing" wait_until 30 no_leftovers "$j"
+
+# --- a rule by (supplementary) group, from the user database: first match
+G2=$WORK/grid2
+install -d -o grid002 -g gridpool "$G2"
+j=$(cd "$G2" && runuser -u grid002 -- sbatch --parsable -D "$G2" -p grid -o g2.out --wrap 'echo up; sleep 60')
+check "a gridlab member's plain grid job runs" wait_until 240 grep -q up "$G2/g2.out"
+check "... in the gridlab rule's image" grep -qx 'image=minimal-pvh' <("$HVCTL" status "$j")
+scancel "$j"; wait_job "$j" > /dev/null
 
 # --- srun and salloc, no option
 out=$(as_grid timeout 300 srun -p grid hostname 2>&1)
