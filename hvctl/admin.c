@@ -502,6 +502,55 @@ static int cmd_metrics(int argc, char **argv)
 	return up ? 0 : 1;
 }
 
+/* ",a,b," -> ["a","b"]; "" (any) -> null. */
+static json_t *list_json(const char *s, size_t n)
+{
+	if (!n)
+		return json_null();
+	char buf[4096];
+	/* without the list's first and last comma */
+	snprintf(buf, sizeof(buf), "%.*s", n > 2 ? (int)(n - 2) : 0, s + 1);
+	return hvctl_json_list(buf);
+}
+
+/* The POLICY show reply as {"path", "rules": [...]} (docs/hvctl-json.md). */
+static json_t *policy_json(const struct vj_frame *f)
+{
+	char path[4096] = "";
+	vj_kv_get_str(f->payload, f->len, "path", path, sizeof(path), "", NULL);
+	json_t *rules = json_array();
+	struct vj_kv_iter it;
+	struct vj_kv_entry e;
+	vj_kv_iter_init(&it, f->payload, f->len);
+	while (rules && vj_kv_next(&it, &e) > 0) {
+		if (!vj_kv_key_is(&e, "rule"))
+			continue;
+		const char *fld[10];
+		size_t len[10], n = 0;
+		const char *p = (const char *)e.val, *end = p + e.vlen;
+		while (n < 10) {
+			const char *tab = memchr(p, '\t', (size_t)(end - p));
+			fld[n] = p;
+			len[n++] = (size_t)((tab ? tab : end) - p);
+			if (!tab)
+				break;
+			p = tab + 1;
+		}
+		if (n != 10)
+			continue; /* another version's record: left out, never guessed */
+		json_t *r = json_pack("{s:s%, s:I, s:s%, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}}", "name",
+				      fld[0], len[0], "line", (json_int_t)strtol(fld[1], NULL, 10), "vm",
+				      fld[2], len[2], "default_image",
+				      len[3] ? json_stringn(fld[3], len[3]) : json_null(), "images",
+				      list_json(fld[4], len[4]), "when", "partition", list_json(fld[5], len[5]),
+				      "account", list_json(fld[6], len[6]), "qos", list_json(fld[7], len[7]),
+				      "user", list_json(fld[8], len[8]), "group", list_json(fld[9], len[9]));
+		if (json_array_append_new(rules, r) < 0)
+			rules = (json_decref(rules), NULL);
+	}
+	return json_pack("{s:o, s:o}", "path", path[0] ? json_string(path) : json_null(), "rules", rules);
+}
+
 static int policy_show(bool json)
 {
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
@@ -510,9 +559,8 @@ static int policy_show(bool json)
 	if (hvctl_call(VJ_REQ_POLICY, &kv, HVCTL_ADMIN_TIMEOUT_MS, &f) < 0)
 		return 1;
 	cleanup_free uint8_t *payload = f.payload;
-	static const char *const none[] = {NULL};
 	if (json)
-		return hvctl_json_print(hvctl_json_from_kv(&f, none));
+		return hvctl_json_print(policy_json(&f));
 	char text[65536];
 	if (vj_kv_get_str(f.payload, f.len, "text", text, sizeof(text), "", NULL) < 0)
 		hvctl_die("hvd's answer has no policy text");

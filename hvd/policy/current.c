@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "kv.h"
 #include "vm/jobcheck.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -93,6 +94,16 @@ int hv_policy_for_job(const char *job, const char *requested, struct hv_decision
 	struct hv_job_facts f = {.user = pw.pw_name, .partition = rec.partition, .account = rec.account,
 				 .qos = rec.qos, .groups = groups, .ngroups = n};
 	return hv_policy_for_facts(&f, requested, d, err);
+}
+
+void hv_policy_current_records(struct vj_kvbuf *kv)
+{
+	pthread_mutex_lock(&mu);
+	vj_kv_add_str(kv, "path", cur.path);
+	char rec[8 * HV_POLICY_LIST_MAX];
+	for (size_t i = 0; hv_policy_record(&cur, i, rec, sizeof(rec)); i++)
+		vj_kv_add_str(kv, "rule", rec);
+	pthread_mutex_unlock(&mu);
 }
 
 size_t hv_policy_current_text(char *out, size_t sz)

@@ -31,4 +31,9 @@ bool hv_policy_may_require(void);
 /* hv_policy_describe of the policy in force. */
 size_t hv_policy_current_text(char *out, size_t sz);
 
+/* The policy in force for machines: its file ("" = none) and one
+ * hv_policy_record per rule, added to kv as `path` and repeated `rule`. */
+struct vj_kvbuf;
+void hv_policy_current_records(struct vj_kvbuf *kv);
+
 #endif

@@ -268,6 +268,17 @@ int hv_policy_decide(const struct hv_policy *p, const struct hv_job_facts *j, co
 	return 0;
 }
 
+bool hv_policy_record(const struct hv_policy *p, size_t i, char *out, size_t sz)
+{
+	if (!p || i >= p->n)
+		return false;
+	const struct hv_rule *r = &p->rules[i];
+	snprintf(out, sz, "%s\t%u\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r->name, r->line,
+		 HV_VM_NEED_WORDS[r->vm], r->default_image, r->images, r->partition, r->account, r->qos,
+		 r->user, r->group);
+	return true;
+}
+
 size_t hv_policy_describe(const struct hv_policy *p, char *out, size_t sz)
 {
 	size_t used = 0;

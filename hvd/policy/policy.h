@@ -79,4 +79,10 @@ int hv_policy_decide(const struct hv_policy *p, const struct hv_job_facts *j, co
  * the bytes written (snprintf rules: may exceed sz). */
 size_t hv_policy_describe(const struct hv_policy *p, char *out, size_t sz);
 
+/* Rule i as one record for machines (hvctl policy --json): tab-separated
+ * name, line, vm, default_image, images, partition, account, qos, user,
+ * group; each list as ",a,b," ("" = any). No field holds a tab (list items
+ * and names have no white space). false past the last rule. */
+bool hv_policy_record(const struct hv_policy *p, size_t i, char *out, size_t sz);
+
 #endif

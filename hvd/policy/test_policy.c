@@ -85,6 +85,10 @@ static void test_decisions(void)
 	decide(&p, "bob", "debug", "physics2", "debian12", &d, &rc, &err);
 	CHECK(rc == -1 && strstr(err.msg, "nobody-else"));
 	char text[4096];
+	CHECK(hv_policy_record(&p, 0, text, sizeof(text)) &&
+	      !strcmp(text, "grid\t2\trequired\tdebian12\t,debian12,minimal,\t,grid,\t\t\t\t"));
+	CHECK(hv_policy_record(&p, 1, text, sizeof(text)) && strstr(text, "\t,vmjob-lab,physics,"));
+	CHECK(!hv_policy_record(&p, 3, text, sizeof(text)));
 	CHECK(hv_policy_describe(&p, text, sizeof(text)) < sizeof(text));
 	CHECK(strstr(text, "rule grid (line 2): when partition in {grid}: vm required, images: debian12, minimal, default debian12"));
 	hv_policy_free(&p);

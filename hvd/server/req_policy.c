@@ -82,6 +82,7 @@ void hv_req_policy(const struct hv_config *cfg, int fd, const struct vj_frame *f
 		struct vj_kvbuf kv;
 		vj_kv_init(&kv);
 		vj_kv_add_str(&kv, "text", text);
+		hv_policy_current_records(&kv);
 		hv_reply(fd, VJ_REPLY_OK, &kv);
 		vj_kv_free(&kv);
 		return;

@@ -83,6 +83,15 @@ out=$("$HVCTL" policy check --user "$ALICE" --partition debug --image minimal)
 check "policy check: elsewhere ($out)" [ "$out" = "runs in a VM of image minimal: no rule matches (as without a policy)" ]
 out=$("$HVCTL" policy check --user "$GRID" --partition grid --image debian12 2>&1); rc=$?
 check "policy check: a refusal, exit 1 ($out)" [ $rc = 1 ] && grep -q "refused by rule 'grid'" <<< "$out"
+check "policy --json: the rules, in order, with their conditions" python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = {x["name"]: x for x in d["rules"]}
+g = r["grid"]
+sys.exit(not (d["path"] == "/etc/vmjob/policy.conf" and [x["name"] for x in d["rules"]] == ["gridlab", "grid"]
+              and g["vm"] == "required" and g["default_image"] == "minimal" and g["images"] == ["minimal", "minimal-pvh"]
+              and g["when"]["partition"] == ["grid"] and g["when"]["user"] is None and r["gridlab"]["when"]["group"] == ["gridlab"]))' \
+	< <("$HVCTL" policy --json)
 check "policy check --json" python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d["vm"] and d["image"]=="minimal" and d["rule"]=="grid"))' \
 	< <("$HVCTL" policy check --user "$GRID" --partition grid --json)
 
