@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "hvctl.h"
 #include "json.h"
 #include "kv.h"
+#include "base/owner.h"
 #include "names.h"
 #include "policy/policy.h"
 
@@ -568,29 +568,6 @@ static int policy_show(bool json)
 	return 0;
 }
 
-/* The groups of user from this host's user database, for a check against
- * a file when none are given (hvd does the same for a real job). */
-static size_t nss_groups(const char *user, char names[][128], const char **groups, size_t max)
-{
-	struct passwd *pw = getpwnam(user);
-	if (!pw)
-		return 0;
-	gid_t gids[256];
-	int ng = 256;
-	if (getgrouplist(user, pw->pw_gid, gids, &ng) < 0)
-		ng = 256;
-	size_t n = 0;
-	for (int i = 0; i < ng && n < max; i++) {
-		struct group *g = getgrgid(gids[i]);
-		if (!g)
-			continue;
-		snprintf(names[n], 128, "%s", g->gr_name);
-		groups[n] = names[n];
-		n++;
-	}
-	return n;
-}
-
 /* --file: decide here, from the file, as hvd would (the same parser: the
  * site can try a file before hvd reads it, and a controller's job_submit
  * script can ask without an hvd). */
@@ -654,8 +631,13 @@ static int policy_check(int argc, char **argv, bool json)
 		hvctl_usage_error("policy", "check: '%s' is not an image name", image);
 	struct hv_decision d = {0};
 	if (file) {
-		if (!facts.ngroups)
-			facts.ngroups = nss_groups(facts.user, gnames, groups, 64);
+		/* No --group: the user's groups from this host's user database,
+		 * as hvd takes them for a real job. */
+		static struct hv_owner o;
+		if (!facts.ngroups && hv_owner_by_name(facts.user, &o))
+			for (size_t i = 0; i < o.ngids && facts.ngroups < 64; i++)
+				if (o.gnames[i][0])
+					groups[facts.ngroups++] = o.gnames[i];
 		facts.groups = groups;
 		if (check_file(file, &facts, image, &d) < 0)
 			return 1;

@@ -1,7 +1,7 @@
 # hvctl: hvd's admin CLI. Speaks to hvd only through client/.
 HVCTL_SRCS := $(wildcard hvctl/*.c)
 # policy check --file decides with hvd's own policy parser (hvd/policy/).
-HVCTL_HVD_OBJS := $(B)/hvd/policy/policy.o $(B)/hvd/base/ini.o
+HVCTL_HVD_OBJS := $(B)/hvd/policy/policy.o $(B)/hvd/base/ini.o $(B)/hvd/base/owner.o
 CFLAGS_hvctl := -Iclient -Ihvd
 $(B)/hvctl/hvctl: $(HVCTL_SRCS:%.c=$(B)/%.o) $(HVCTL_HVD_OBJS) $(LIBCLIENT) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) -ljansson -linih

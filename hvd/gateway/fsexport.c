@@ -2,8 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +15,12 @@
 #include "base/config.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/owner.h"
 #include "libvirt/qemuuser.h"
 #include "base/spawn.h"
 #include "vm/vm.h"
 
 #define FS_SERVER VJ_VMFS_SERVER
-#define MAX_GROUPS 256
 /* How long a vhost-user server may take to make its socket: it only parses
  * its arguments, opens the export and binds. */
 #define READY_MS 5000
@@ -44,23 +42,20 @@ int hv_fs_export_path(const struct hv_config *c, unsigned i, uid_t uid, gid_t gi
 	const char *tmpl = c->exports[i];
 	size_t used = 0;
 	out[0] = '\0';
+	static __thread struct hv_owner o;
+	if (strchr(tmpl, '%'))
+		hv_owner_lookup(uid, gid, &o);
 	for (const char *p = tmpl; *p; p++) {
 		char name[256] = "";
 		if (p[0] == '%' && (p[1] == 'u' || p[1] == 'g')) {
-			char buf[16384];
-			if (p[1] == 'u') {
-				struct passwd pw, *pwp = NULL;
-				if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
-					return vj_err_set(err, ENOENT, "export %s: uid %u has no user name here",
-							  tmpl, (unsigned)uid);
-				snprintf(name, sizeof(name), "%s", pw.pw_name);
-			} else {
-				struct group g, *gp = NULL;
-				if (getgrgid_r(gid, &g, buf, sizeof(buf), &gp) || !gp)
-					return vj_err_set(err, ENOENT, "export %s: gid %u has no group name here",
-							  tmpl, (unsigned)gid);
-				snprintf(name, sizeof(name), "%s", g.gr_name);
-			}
+			/* gnames[0] is the primary group's (base/owner.h) */
+			snprintf(name, sizeof(name), "%s", p[1] == 'u' ? o.user : o.gnames[0]);
+			if (!name[0] && p[1] == 'u')
+				return vj_err_set(err, ENOENT, "export %s: uid %u has no user name here",
+						  tmpl, (unsigned)uid);
+			if (!name[0])
+				return vj_err_set(err, ENOENT, "export %s: gid %u has no group name here",
+						  tmpl, (unsigned)gid);
 			/* One path component, nothing the guest's mount list uses. */
 			if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") || strpbrk(name, "/ \t,:"))
 				return vj_err_set(err, EINVAL, "export %s: '%s' cannot be part of a path", tmpl,
@@ -98,23 +93,16 @@ int hv_fs_cmdline(const struct hv_config *c, uid_t uid, gid_t gid, char *out, si
 	return 0;
 }
 
-/* The owner's supplementary groups as "a,b,c" (just the primary group when
- * the uid has no passwd entry on this host). */
+/* The owner's groups as "a,b,c", the primary first (just the primary group
+ * when the uid has no passwd entry on this host). */
 static void owner_groups(uid_t uid, gid_t gid, char *out, size_t outsz)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	gid_t groups[MAX_GROUPS];
-	int n = MAX_GROUPS;
-	snprintf(out, outsz, "%u", (unsigned)gid);
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
-		return;
-	if (getgrouplist(pw.pw_name, gid, groups, &n) < 0)
-		return; /* more than MAX_GROUPS: keep the primary group only */
+	static __thread struct hv_owner o;
+	hv_owner_lookup(uid, gid, &o);
 	size_t used = 0;
 	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		int w = snprintf(out + used, outsz - used, "%s%u", i ? "," : "", (unsigned)groups[i]);
+	for (size_t i = 0; i < o.ngids; i++) {
+		int w = snprintf(out + used, outsz - used, "%s%u", i ? "," : "", (unsigned)o.gids[i]);
 		if (w < 0 || (size_t)w >= outsz - used)
 			break;
 		used += (size_t)w;

@@ -3,13 +3,12 @@
 #include "current.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/owner.h"
 #include "cleanup.h"
 #include "kv.h"
 #include "vm/jobcheck.h"
@@ -54,44 +53,29 @@ static bool have_policy(void)
 	return r;
 }
 
-#define MAX_GROUPS 256
-
 int hv_policy_for_job(const char *job, const char *requested, struct hv_decision *d,
 		      struct vj_err *err)
 {
-	if (!have_policy()) {
-		memset(d, 0, sizeof(*d));
-		d->vm = requested[0] != '\0';
-		snprintf(d->image, sizeof(d->image), "%s", requested);
-		return 0;
-	}
+	/* Without a policy there is nothing to look up: it decides as no rule
+	 * matching would (hv_policy_decide). */
+	if (!have_policy())
+		return hv_policy_for_facts(&(struct hv_job_facts){0}, requested, d, err);
 	struct hv_job_record rec;
 	if (hv_job_record(job, &rec, err))
 		return vj_err_prefix(err, "cannot apply the site policy to job %s", job);
 	/* The owner's name and groups: the user database of this node, as
 	 * for every other decision Slurm makes here. */
-	char buf[16384];
-	struct passwd pw, *pwp = NULL;
-	if (getpwuid_r(rec.uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
+	static __thread struct hv_owner o;
+	hv_owner_lookup(rec.uid, rec.gid, &o);
+	if (!o.user[0])
 		return vj_err_set(err, ENOENT, "cannot apply the site policy to job %s: uid %u has no "
 				  "name on this node", job, rec.uid);
-	gid_t gids[MAX_GROUPS];
-	int ng = MAX_GROUPS;
-	if (getgrouplist(pw.pw_name, rec.gid, gids, &ng) < 0)
-		ng = MAX_GROUPS; /* more than that: the first ones decide */
-	char names[MAX_GROUPS][64];
-	const char *groups[MAX_GROUPS];
+	const char *groups[HV_OWNER_MAX_GROUPS];
 	size_t n = 0;
-	for (int i = 0; i < ng; i++) {
-		char gbuf[16384];
-		struct group g, *gp = NULL;
-		if (getgrgid_r(gids[i], &g, gbuf, sizeof(gbuf), &gp) || !gp)
-			continue;
-		snprintf(names[n], sizeof(names[n]), "%s", g.gr_name);
-		groups[n] = names[n];
-		n++;
-	}
-	struct hv_job_facts f = {.user = pw.pw_name, .partition = rec.partition, .account = rec.account,
+	for (size_t i = 0; i < o.ngids; i++)
+		if (o.gnames[i][0])
+			groups[n++] = o.gnames[i];
+	struct hv_job_facts f = {.user = o.user, .partition = rec.partition, .account = rec.account,
 				 .qos = rec.qos, .groups = groups, .ngroups = n};
 	return hv_policy_for_facts(&f, requested, d, err);
 }

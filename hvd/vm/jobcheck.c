@@ -48,47 +48,6 @@ static bool numeric_id(const char *job, uint32_t *id)
 	return true;
 }
 
-enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
-{
-	uint32_t id;
-	if (!numeric_id(job, &id)) {
-		snprintf(why, whysz, "'%s' is not a Slurm job id", job);
-		return HV_JOB_UNKNOWN;
-	}
-	pthread_once(&once, init);
-	if (!usable) {
-		snprintf(why, whysz, "no readable slurm.conf");
-		return HV_JOB_UNKNOWN;
-	}
-	job_info_msg_t *resp = NULL;
-	if (slurm_load_job(&resp, id, SHOW_ALL) != SLURM_SUCCESS) {
-		int e = slurm_get_errno();
-		if (e == ESLURM_INVALID_JOB_ID) {
-			/* slurmctld answered: it no longer knows the job (purged
-			 * after MinJobAge), so the job is long over. */
-			snprintf(why, whysz, "unknown to slurmctld");
-			return HV_JOB_ENDED;
-		}
-		snprintf(why, whysz, "slurmctld: %s", slurm_strerror(e));
-		return HV_JOB_UNKNOWN;
-	}
-	enum hv_job_fate fate = HV_JOB_UNKNOWN;
-	snprintf(why, whysz, "no record for job %u", id);
-	for (uint32_t i = 0; i < resp->record_count; i++) {
-		slurm_job_info_t *j = &resp->job_array[i];
-		if (j->job_id != id)
-			continue;
-		uint32_t base = j->job_state & JOB_STATE_BASE;
-		snprintf(why, whysz, "state %s", state_name(base));
-		fate = base == JOB_PENDING || base == JOB_RUNNING || base == JOB_SUSPENDED
-			       ? HV_JOB_ALIVE
-			       : HV_JOB_ENDED;
-		break;
-	}
-	slurm_free_job_info_msg(resp);
-	return fate;
-}
-
 int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err)
 {
 	uint32_t id;
@@ -101,8 +60,10 @@ int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err
 	job_info_msg_t *resp = NULL;
 	if (slurm_load_job(&resp, id, SHOW_ALL) != SLURM_SUCCESS) {
 		int e = slurm_get_errno();
+		/* slurmctld answered that it does not know the job (purged after
+		 * MinJobAge): an answer, not a doubt. */
 		if (e == ESLURM_INVALID_JOB_ID)
-			return vj_err_set(err, ENOENT, "job %u is unknown to slurmctld", id);
+			return vj_err_set(err, ESRCH, "job %u is unknown to slurmctld", id);
 		return vj_err_set(err, EIO, "slurmctld: %s", slurm_strerror(e));
 	}
 	int rc = vj_err_set(err, ENOENT, "slurmctld sent no record for job %u", id);
@@ -112,6 +73,7 @@ int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err
 			continue;
 		rec->uid = j->user_id;
 		rec->gid = j->group_id;
+		rec->state = j->job_state & JOB_STATE_BASE;
 		snprintf(rec->partition, sizeof(rec->partition), "%s", j->partition ? j->partition : "");
 		snprintf(rec->account, sizeof(rec->account), "%s", j->account ? j->account : "");
 		snprintf(rec->qos, sizeof(rec->qos), "%s", j->qos ? j->qos : "");
@@ -121,4 +83,18 @@ int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err
 	}
 	slurm_free_job_info_msg(resp);
 	return rc;
+}
+
+enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
+{
+	struct hv_job_record rec;
+	struct vj_err err = {0};
+	if (hv_job_record(job, &rec, &err)) {
+		snprintf(why, whysz, "%s", err.msg);
+		return err.code == ESRCH ? HV_JOB_ENDED : HV_JOB_UNKNOWN;
+	}
+	snprintf(why, whysz, "state %s", state_name(rec.state));
+	return rec.state == JOB_PENDING || rec.state == JOB_RUNNING || rec.state == JOB_SUSPENDED
+		       ? HV_JOB_ALIVE
+		       : HV_JOB_ENDED;
 }

@@ -17,9 +17,11 @@ enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz);
  * from the job's environment, which its owner controls. */
 struct hv_job_record {
 	unsigned uid, gid;
+	unsigned state; /* JOB_PENDING, JOB_RUNNING, ... (JOB_STATE_BASE) */
 	char partition[128], account[128], qos[128];
 };
-/* 0, or -1 with err ("slurmctld: ...", "job 5 is unknown to slurmctld"). */
+/* 0, or -1 with err: ESRCH "job 5 is unknown to slurmctld" (it answered:
+ * the job is long over), else a doubt ("slurmctld: ...", no slurm.conf). */
 int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err);
 
 #endif
