@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bring up the built-in local cluster on this host: munge, slurmctld, slurmd,
+# Bring up the built-in local cluster on this host: munge, MariaDB, slurmdbd,
+# slurmctld, slurmd,
 # virtlogd + libvirtd, a loopback HTTP image repository and hvd, plus two
 # ordinary test users. Expects vmjob to be installed (make install) and the
 # image built (make images). Safe to run twice: running daemons are kept,
@@ -120,6 +121,33 @@ put_generated "$here/cgroup.conf" /etc/slurm/cgroup.conf
 install -d /etc/slurm/plugstack.conf.d
 [ -f /etc/slurm/plugstack.conf ] || echo 'include /etc/slurm/plugstack.conf.d/*.conf' > /etc/slurm/plugstack.conf
 echo "required $PREFIX/lib/slurm/vmjob.so" > /etc/slurm/plugstack.conf.d/vmjob.conf
+
+# --- accounting: MariaDB and slurmdbd, as a site runs them (sacct, sstat)
+install -d /etc/mysql/mariadb.conf.d
+put_generated "$here/mariadb.cnf" /etc/mysql/mariadb.conf.d/90-vmjob-slurm.cnf
+if ! mysqladmin ping >/dev/null 2>&1; then
+	/etc/init.d/mariadb start >/dev/null
+	wait_for "MariaDB" 60 mysqladmin ping
+fi
+# slurmdbd's own database user, with a password made once on this host.
+umask 077
+[ -s /etc/slurm/vmjob-dbpass ] || head -c 18 /dev/urandom | base64 | tr -d '+/=' > /etc/slurm/vmjob-dbpass
+umask 022
+dbpass=$(cat /etc/slurm/vmjob-dbpass)
+mysql <<SQL
+CREATE DATABASE IF NOT EXISTS slurm_acct_db;
+CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY '$dbpass';
+ALTER USER 'slurm'@'localhost' IDENTIFIED BY '$dbpass';
+GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';
+SQL
+sed "s|@PASS@|$dbpass|" "$here/slurmdbd.conf.in" > /tmp/vmjob-slurmdbd.conf.$$
+( umask 077; put_generated /tmp/vmjob-slurmdbd.conf.$$ /etc/slurm/slurmdbd.conf )
+rm -f /tmp/vmjob-slurmdbd.conf.$$
+chmod 0600 /etc/slurm/slurmdbd.conf
+stop_daemon slurmdbd /run/slurm/slurmdbd.pid
+slurmdbd
+wait_for "slurmdbd" 60 sacctmgr -n list cluster
+sacctmgr -n -P list cluster format=cluster | grep -qx vmjob || sacctmgr -i add cluster vmjob >/dev/null
 
 t=$(mktemp -d)
 sed "s|@BINDIR@|$PREFIX/bin|g" "$top/etc/job_submit.lua" > "$t/job_submit.lua"
