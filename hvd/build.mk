@@ -1,7 +1,7 @@
 # hvd (the hypervisor daemon). Its rooms (hvd/*/, each with a README) make one
 # archive; hvd/main.c is the program. A room includes its own headers by
 # name and another room's as "room/name.h" (-Ihvd).
-HVD_ROOMS := base server vm libvirt agent images scratch gateway net policy
+HVD_ROOMS := base server vm libvirt agent images scratch gateway net policy slurm
 HVD_SRCS := $(foreach r,$(HVD_ROOMS),$(call lib_srcs,hvd/$(r)/*.c))
 LIBHVD := $(B)/lib/libhvd.a
 $(eval $(call archive,hvd,$(HVD_SRCS)))

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "server/reply.h"
 #include "names.h"
+#include "vm/vmlife.h"
 
 #define CLIENT_STREAM 1u /* the client always uses stream 1 (docs/internals.md) */
 #define MAX_GROUPS 1024
@@ -50,6 +51,10 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 		return;
 	}
 	bool ends = act == HV_AGENT_END;
+	/* A task ends: its job's accounting gets the VM's use up to now before
+	 * the task's end reaches Slurm, which may end the job, and the VM. */
+	if (ends && vm->job_spool)
+		hv_vm_sample_job(vm);
 	pthread_mutex_lock(&vm->slock);
 	struct hv_stream *st = vm->streams;
 	while (st && st->id != f->stream)

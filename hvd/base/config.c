@@ -249,6 +249,9 @@ static const struct key KEYS[] = {
 	STR("guest_dns", K_IP, guest_dns, NULL),
 	LIST("network_allow", add_net_allow),
 	STR("slurm_user", K_STR, slurm_user, "root"),
+	NUM("account_to_job", K_BOOL, account_to_job, 0, 0, "yes"),
+	STR("slurmd_spool_dir", K_PATH, slurmd_spool_dir, "/var/spool/slurmd"),
+	NUM("vm_memory_overhead_mb", K_U64, vm_memory_overhead_mb, 0, 1u << 20, "128"),
 	STR("policy", K_PATH, policy, NULL),
 	NUM("log_level", K_LOG, log_level, 0, 0, "info"),
 };

@@ -64,6 +64,14 @@ struct hv_config {
 	 * all (hvd/auth.c): Slurm's SlurmUser, for sites whose prolog/epilog
 	 * run as it. One user, not a list: it names a service account. */
 	char slurm_user[64];
+	/* Put each VM's QEMU into its job's extern step (slurm/stepd.h), so
+	 * Slurm accounts and bounds it; slurmd's SlurmdSpoolDir, where the
+	 * steps' sockets are. */
+	bool account_to_job;
+	char slurmd_spool_dir[PATH_MAX];
+	/* Of a job's memory, what QEMU itself needs beside the guest's RAM: the
+	 * guest gets the rest, so the whole VM fits what Slurm granted. */
+	uint64_t vm_memory_overhead_mb;
 	/* The site policy (hvd/policy/policy.h): "" = none, every job may ask
 	 * for any image and none must run in a VM. Re-read on SIGHUP. */
 	char policy[PATH_MAX];

@@ -9,6 +9,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "base/cpuset.h"
 #include "base/log.h"
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,16 +66,104 @@ struct _virConnect *hv_libvirt_get(struct vj_err *err)
 	return get_conn(err);
 }
 
-int hv_domain_start(const char *xml, const char *name, struct vj_err *err)
+int hv_domain_start(const char *xml, const char *name, bool paused, struct vj_err *err)
 {
 	virConnectPtr c = get_conn(err);
 	if (!c)
 		return -1;
-	virDomainPtr d = virDomainCreateXML(c, xml, 0);
+	virDomainPtr d = virDomainCreateXML(c, xml, paused ? VIR_DOMAIN_START_PAUSED : 0);
 	int rc = 0;
 	if (!d)
 		rc = vj_err_set(err, EIO, "libvirt cannot start domain %s: %s", name, hv_libvirt_errmsg());
 	else
+		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
+/* The running domain name, or NULL with err. */
+static virDomainPtr lookup(virConnectPtr c, const char *name, struct vj_err *err)
+{
+	virDomainPtr d = virDomainLookupByName(c, name);
+	if (!d)
+		vj_err_set(err, ESRCH, "libvirt has no domain %s: %s", name, hv_libvirt_errmsg());
+	return d;
+}
+
+int hv_domain_resume(const char *name, struct vj_err *err)
+{
+	virConnectPtr c = get_conn(err);
+	if (!c)
+		return -1;
+	virDomainPtr d = lookup(c, name, err);
+	int rc = d ? 0 : -1;
+	if (d && virDomainResume(d) < 0)
+		rc = vj_err_set(err, EIO, "libvirt cannot resume domain %s: %s", name, hv_libvirt_errmsg());
+	if (d)
+		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
+pid_t hv_domain_qemu_pid(const char *name, struct vj_err *err)
+{
+	char path[512], want[300], cmd[8192];
+	snprintf(path, sizeof(path), HV_LIBVIRT_QEMU_RUN "/%s.pid", name);
+	FILE *f = fopen(path, "re");
+	long pid = 0;
+	if (!f)
+		return vj_err_sys(err, errno, "cannot read QEMU's pid for %s from %s", name, path);
+	int n = fscanf(f, "%ld", &pid);
+	fclose(f);
+	if (n != 1 || pid <= 1)
+		return vj_err_set(err, EINVAL, "%s holds no pid", path);
+	/* The pid is that domain's QEMU (its -name guest=NAME,...), not a reused one. */
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "re");
+	size_t len = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	cmd[len] = '\0';
+	snprintf(want, sizeof(want), "guest=%s,", name);
+	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+		if (!strncmp(cmd + i, want, strlen(want)))
+			return (pid_t)pid;
+	return vj_err_set(err, ESRCH, "process %ld is not the QEMU of domain %s", pid, name);
+}
+
+int hv_domain_repin(const char *name, const char *cores, unsigned vcpus, struct vj_err *err)
+{
+	unsigned list[1024];
+	size_t n = 0;
+	if (hv_cpulist_parse(cores, list, 1024, &n) || n == 0)
+		return vj_err_set(err, EINVAL, "'%s' is not a list of cores", cores);
+	unsigned maxcpu = 0;
+	for (size_t i = 0; i < n; i++)
+		maxcpu = list[i] > maxcpu ? list[i] : maxcpu;
+	size_t maplen = VIR_CPU_MAPLEN(maxcpu + 1);
+	unsigned char map[VIR_CPU_MAPLEN(1024)];
+	virConnectPtr c = get_conn(err);
+	if (!c)
+		return -1;
+	virDomainPtr d = lookup(c, name, err);
+	int rc = d ? 0 : -1;
+	/* The same placement as the domain XML's cputune (domxml.c). */
+	for (unsigned v = 0; d && rc == 0 && v < vcpus; v++) {
+		memset(map, 0, sizeof(map));
+		VIR_USE_CPU(map, list[v % n]);
+		if (virDomainPinVcpuFlags(d, v, map, (int)maplen, VIR_DOMAIN_AFFECT_LIVE) < 0)
+			rc = vj_err_set(err, EIO, "libvirt cannot pin vCPU %u of %s: %s", v, name,
+					hv_libvirt_errmsg());
+	}
+	if (d && rc == 0) {
+		memset(map, 0, sizeof(map));
+		for (size_t i = 0; i < n; i++)
+			VIR_USE_CPU(map, list[i]);
+		if (virDomainPinEmulator(d, map, (int)maplen, VIR_DOMAIN_AFFECT_LIVE) < 0)
+			rc = vj_err_set(err, EIO, "libvirt cannot pin QEMU's threads of %s: %s", name,
+					hv_libvirt_errmsg());
+	}
+	if (d)
 		virDomainFree(d);
 	virConnectClose(c);
 	return rc;

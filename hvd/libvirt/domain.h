@@ -45,6 +45,9 @@ struct hv_domain_spec {
 	bool net_filter;
 };
 
+/* TCG guests' translation cache (MiB), in QEMU's overhead. */
+#define HV_TCG_TB_CACHE_MIB "64"
+
 /* The domain XML (domxml.c, written with libxml2): malloc'd, NULL on
  * out-of-memory. */
 char *hv_domain_xml(const struct hv_domain_spec *s);
@@ -54,7 +57,19 @@ char *hv_domain_xml(const struct hv_domain_spec *s);
 int hv_libvirt_open(const char *uri, struct vj_err *err);
 /* libvirt's last error message for this thread, never NULL. */
 const char *hv_libvirt_errmsg(void);
-int hv_domain_start(const char *xml, const char *name, struct vj_err *err);
+/* paused: QEMU is made but runs no guest code until hv_domain_resume (so
+ * it can join the job's cgroups before the guest touches its memory). */
+int hv_domain_start(const char *xml, const char *name, bool paused, struct vj_err *err);
+int hv_domain_resume(const char *name, struct vj_err *err);
+/* Where libvirt's system QEMU driver keeps its per-domain pid files. */
+#define HV_LIBVIRT_QEMU_RUN "/run/libvirt/qemu"
+/* The pid of the domain's QEMU (libvirt's pid file, checked against the
+ * process's command line), or -1 with err. */
+pid_t hv_domain_qemu_pid(const char *name, struct vj_err *err);
+/* Pin again, live, as the domain XML pinned them (vCPU i on the i-th of
+ * cores, QEMU's other threads on all): moving QEMU into another cpuset
+ * cgroup resets its threads' affinity to that cgroup's cores. */
+int hv_domain_repin(const char *name, const char *cores, unsigned vcpus, struct vj_err *err);
 /* Destroy if it exists: 1 destroyed, 0 none, -1 error. */
 int hv_domain_destroy(const char *name, struct vj_err *err);
 /* 1 running, 0 not, -1 cannot tell. */

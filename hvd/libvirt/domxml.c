@@ -157,7 +157,15 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	hv_xml_add(os, "initrd", s->initrd);
 	hv_xml_add(os, "cmdline", s->cmdline);
 	/* Without ACPI a guest poweroff only halts and the domain stays up. */
-	node(node(dom, "features"), "acpi");
+	xmlNodePtr feat = node(dom, "features");
+	node(feat, "acpi");
+	/* TCG's translation cache is part of QEMU's overhead, which comes out of
+	 * the job's memory (vm_memory_overhead_mb): QEMU's default lets it grow
+	 * to 1 GiB; this bounds it. */
+	if (strcmp(s->d.virt, "kvm")) {
+		xmlNodePtr tb = hv_xml_add(node(feat, "tcg"), "tb-cache", HV_TCG_TB_CACHE_MIB);
+		prop(tb, "unit", "MiB");
+	}
 	leaf(dom, "clock", "offset", "utc", NULL);
 	/* Every way out of the guest ends the domain: VMs are never rebooted. */
 	hv_xml_add(dom, "on_poweroff", "destroy");

@@ -78,3 +78,18 @@ int hv_admit_locked(const struct hv_config *cfg, unsigned mem_mb, struct vj_err 
 				  (unsigned long long)total, (unsigned long long)used, n);
 	return 0;
 }
+
+int hv_guest_mem(const struct hv_config *cfg, unsigned job_mb, unsigned *guest_mb,
+		 struct vj_err *err)
+{
+	uint64_t overhead = cfg->vm_memory_overhead_mb;
+	if (job_mb < overhead + HV_GUEST_MIN_MB)
+		return vj_err_set(err, EINVAL,
+				  "the job's %u MiB leave too little for a VM: QEMU needs %llu MiB of "
+				  "them (hvd.conf vm_memory_overhead_mb) and the guest at least %u; ask "
+				  "for %llu MiB or more (--mem)",
+				  job_mb, (unsigned long long)overhead, HV_GUEST_MIN_MB,
+				  (unsigned long long)(overhead + HV_GUEST_MIN_MB));
+	*guest_mb = job_mb - (unsigned)overhead;
+	return 0;
+}

@@ -136,6 +136,10 @@ static void adopt_one(const char *name, const char *xml, void *ud)
 	vm->next_stream = ((uint32_t)time(NULL) & 0x7fff) << 16 | 1;
 	hv_vm_paths(cfg, vm);
 	vm->adopting = true;
+	/* Its QEMU joined its job at its start if hvd was set to (a sample
+	 * of a job without an extern step only fails, quietly). */
+	if (cfg->account_to_job)
+		vm->job_spool = cfg->slurmd_spool_dir;
 	vm->state = HV_VM_BOOTING; /* until the agent answers: CREATEs wait, DESTROYs abort */
 	vm->refs = 1;              /* the adopting thread's */
 	hv_table_lock();

@@ -43,6 +43,9 @@ struct hv_vm {
 	char domain[80];
 	bool scratch_asked; /* the size came from the job (--vm-scratch) */
 	bool adopting; /* found at start-up (adopt.c), not created by a CREATE */
+	/* QEMU may be in its job's extern step (hvd.conf account_to_job): the
+	 * slurmd spool dir to reach that step, else NULL (slurm/stepd.h). */
+	const char *job_spool;
 	char run_dir[PATH_MAX], disk_dir[PATH_MAX];
 
 	/* under the table lock */

@@ -28,6 +28,7 @@
 #include "net/bridge.h"
 #include "net/netguard.h"
 #include "scratch/scratch.h"
+#include "slurm/stepd.h"
 #include "vmlife.h"
 
 /* One creation in progress: what the phases hand each other. */
@@ -154,6 +155,31 @@ static void fill_spec(struct build *b)
 	snprintf(b->spec.d.virt, sizeof(b->spec.d.virt), "%s", b->virt); /* the probe's answer */
 }
 
+/* QEMU, started paused, into the job's extern step (slurm/stepd.h) before
+ * the guest runs: Slurm then accounts all the VM's CPU time and memory to
+ * the job and bounds them by its cores and memory (task/cgroup), and the
+ * guest's RAM is charged to the job's cgroup from its first page. A VM
+ * that cannot join still runs: the job is not lost for its accounting. */
+static void into_job(struct build *b)
+{
+	struct hv_vm *vm = b->vm;
+	struct vj_err e = {0};
+	pid_t pid = hv_domain_qemu_pid(vm->domain, &e);
+	if (pid < 0 || hv_stepd_adopt(b->cfg->slurmd_spool_dir, vm->d.job, pid, &e)) {
+		if (e.code == ENOENT && strspn(vm->d.job, "0123456789") != strlen(vm->d.job))
+			hv_debug("job %s: not a Slurm job; its VM is accounted to none", vm->d.job);
+		else
+			hv_warn("job %s: its VM is not accounted to the job in Slurm: %s", vm->d.job, e.msg);
+		return;
+	}
+	vm->job_spool = b->cfg->slurmd_spool_dir;
+	/* Joining the job's cpuset reset QEMU's threads to all its cores. */
+	if (b->spec.pin_vcpus && vm->d.cores[0] &&
+	    hv_domain_repin(vm->domain, vm->d.cores, vm->d.cpus, &e))
+		hv_warn("job %s: %s", vm->d.job, e.msg);
+	hv_info("job %s: QEMU (pid %d) is in the job's extern step", vm->d.job, (int)pid);
+}
+
 /* The filesystem gateways and the domain. vhost-user: QEMU connects to the
  * gateways while it starts, so they listen first; serial: QEMU makes the
  * channels, so they start after it (while the guest boots, which mounts
@@ -170,8 +196,14 @@ static int domain(struct build *b, struct vj_err *err)
 	hv_debug("job %s: domain XML:\n%s", b->vm->d.job, xml);
 	if (b->spec.fs_virtiofs && hv_fs_start(b->cfg, b->vm, b->virt, err))
 		return -1;
-	if (hv_domain_start(xml, b->vm->domain, err))
+	bool join = b->cfg->account_to_job;
+	if (hv_domain_start(xml, b->vm->domain, join, err))
 		return -1;
+	if (join) {
+		into_job(b);
+		if (hv_domain_resume(b->vm->domain, err))
+			return -1;
+	}
 	b->t_domain = since(b);
 	if (!b->spec.fs_virtiofs && hv_fs_start(b->cfg, b->vm, b->virt, err))
 		return -1;

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "agent/relay.h"
 #include "scratch/scratch.h"
+#include "slurm/stepd.h"
 #include "vm.h"
 
 void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm)
@@ -34,6 +35,13 @@ bool hv_vm_aborted(void *ud)
 	bool a = vm->abort;
 	hv_table_unlock();
 	return a;
+}
+
+void hv_vm_sample_job(struct hv_vm *vm)
+{
+	struct vj_err err = {0};
+	if (vm->job_spool && hv_stepd_sample(vm->job_spool, vm->d.job, &err))
+		hv_debug("job %s: %s", vm->d.job, err.msg);
 }
 
 /* Remove every trace of the VM: domain, agent channel, files, dirs. */
@@ -118,6 +126,10 @@ int hv_vm_create(const struct hv_config *cfg, const struct hv_vmdesc *rq, struct
 		 char domain[80], struct vj_err *err)
 {
 	long long t0 = hv_now_ms();
+	struct hv_vmdesc sized = *rq;
+	if (hv_guest_mem(cfg, rq->mem_mb, &sized.mem_mb, err))
+		return -1;
+	rq = &sized;
 	hv_table_lock();
 	struct hv_vm *vm = hv_table_find_locked(rq->job);
 	if (vm) {
@@ -232,6 +244,7 @@ int hv_vm_destroy(const struct hv_config *cfg, const char *job, struct vj_err *e
 	hv_table_changed();
 	hv_table_unlock();
 	hv_info("job %s: destroying VM %s", job, vm->domain);
+	hv_vm_sample_job(vm);
 	hv_vm_teardown(vm);
 	scratch_remove(cfg, vm->d.job);
 	hv_table_lock();

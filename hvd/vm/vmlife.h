@@ -24,6 +24,9 @@ struct hv_vm;
 void hv_vm_paths(const struct hv_config *cfg, struct hv_vm *vm);
 /* Remove every trace of the VM: agent channel, domain, files, dirs. */
 void hv_vm_teardown(struct hv_vm *vm);
+/* If its QEMU is in its job's extern step, make Slurm sample the job's
+ * accounting now (slurm/stepd.h); failures only logged (debug). */
+void hv_vm_sample_job(struct hv_vm *vm);
 /* Has a DESTROY asked this booting VM (void *: an hv_vm) to stop? For the
  * agent wait's abort callback. Takes the table lock. */
 bool hv_vm_aborted(void *ud);
