@@ -174,6 +174,10 @@ static void on_exit_frame(struct relay *r, const struct vj_frame *f)
 		finish(r, vj_err_set(r->err, EPROTO, "unreadable EXIT from the VM: %s", kerr.msg));
 		return;
 	}
+	uint64_t oom = 0, mem = 0;
+	vj_kv_get_u64(f->payload, f->len, "oom_kills", 1, UINT32_MAX, true, &oom, NULL);
+	vj_kv_get_u64(f->payload, f->len, "mem_mb", 0, UINT32_MAX, true, &mem, NULL);
+	r->st->oom_kills = (unsigned)oom, r->st->mem_mb = (unsigned)mem;
 	finish(r, 0);
 }
 

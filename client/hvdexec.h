@@ -66,6 +66,9 @@ struct vj_exec_status {
 	int status;
 	int sig;
 	bool core;
+	/* The guest's out-of-memory killer killed this many processes while
+	 * the command ran (0: none), in a guest of mem_mb MiB. */
+	unsigned oom_kills, mem_mb;
 };
 
 /* After vj_exec_start: relay until the command ends. Until STARTED, signals

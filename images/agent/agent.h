@@ -88,7 +88,10 @@ struct session {
 	int wstatus;
 	long long reaped_at;
 	char script[128];      /* private script file to remove at the end, or "" */
+	unsigned long long oom_kills; /* the guest kernel's count when it started */
 };
+/* The guest kernel's count of out-of-memory kills (/proc/vmstat oom_kill). */
+unsigned long long session_oom_kills(void);
 
 /* ---- hostcmd.c: Slurm commands from the guest, run on the host ---- */
 #define AG_HOST_DIR VJ_GUEST_HOST_DIR

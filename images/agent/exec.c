@@ -199,6 +199,7 @@ static int start(struct agent *ag, const struct vj_frame *f, struct vj_err *err)
 		return vj_err_set(err, ENOMEM, "out of memory");
 	s->stream = f->stream;
 	s->pty = r.pty;
+	s->oom_kills = session_oom_kills();
 	s->in = s->out = s->err = -1;
 	if (r.has_script && write_script(&r, f->stream, s->script, sizeof(s->script), err) < 0)
 		return -1;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -135,10 +136,44 @@ static void session_free(struct session *s)
 	free(s);
 }
 
+unsigned long long session_oom_kills(void)
+{
+	FILE *f = fopen("/proc/vmstat", "re");
+	char line[128];
+	unsigned long long n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* MemTotal of the guest, MiB (0 if unknown). */
+static unsigned long long mem_total_mb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kb = 0;
+	if (f) {
+		if (fscanf(f, "MemTotal: %llu kB", &kb) != 1)
+			kb = 0;
+		fclose(f);
+	}
+	return kb / 1024;
+}
+
 static void send_exit(struct agent *ag, struct session *s)
 {
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
+	/* The guest's OOM killer struck while this command ran (a victim of
+	 * it, or of another command of the job: the guest is the job's): the
+	 * host says so, since the job's output would only show a SIGKILL. */
+	unsigned long long oom = session_oom_kills();
+	if (oom > s->oom_kills) {
+		vj_kv_add_u64(&kv, "oom_kills", oom - s->oom_kills);
+		vj_kv_add_u64(&kv, "mem_mb", mem_total_mb());
+	}
 	if (WIFSIGNALED(s->wstatus)) {
 		vj_kv_add_u64(&kv, "signal", (uint64_t)WTERMSIG(s->wstatus));
 		vj_kv_add_u64(&kv, "core", WCOREDUMP(s->wstatus) ? 1 : 0);

@@ -29,6 +29,10 @@ void vmexec_die(const struct vj_err *err)
 void vmexec_finish(const struct vj_exec_status *st)
 {
 	vj_tty_restore();
+	if (st->oom_kills)
+		fprintf(stderr, "vmjob: the VM ran out of memory: its kernel killed %u process%s of the "
+			"job (the guest has %u MiB of the job's memory; ask for more with --mem)\n",
+			st->oom_kills, st->oom_kills == 1 ? "" : "es", st->mem_mb);
 	if (!st->signaled)
 		exit(st->status);
 	int sig = st->sig;
