@@ -28,6 +28,7 @@
 #include "req_policy.h"
 #include "policy/current.h"
 #include "vm/vm.h"
+#include "vm/startfail.h"
 #include "vm/vmlife.h"
 #include "names.h"
 
@@ -75,12 +76,14 @@ static void do_create(struct client *c, const struct vj_frame *f)
 	struct hv_decision d;
 	if (hv_policy_for_job(rq.job, rq.image, &d, &err)) {
 		hv_info("CREATE %s refused: %s", rq.job, err.msg);
+		hv_startfail_note(rq.job, rq.uid, err.msg);
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
 	struct hv_vmdesc res;
 	char domain[80];
 	if (hv_vm_create(c->cfg, &rq, &res, domain, &err)) {
+		hv_startfail_note(rq.job, rq.uid, err.msg);
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
@@ -166,8 +169,11 @@ static void do_status(struct client *c, const struct vj_frame *f)
 	} else if (vm) {
 		hv_reply(c->fd, VJ_REPLY_OK, &kv);
 	} else {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "job %s has no VM on this node", job);
+		char msg[700], why[600];
+		if (hv_startfail_get(job, c->peer.uid, priv, why, sizeof(why)))
+			snprintf(msg, sizeof(msg), "job %s has no VM on this node: %s", job, why);
+		else
+			snprintf(msg, sizeof(msg), "job %s has no VM on this node", job);
 		hv_reply_err(c->fd, msg);
 	}
 	vj_kv_free(&kv);
