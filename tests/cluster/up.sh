@@ -124,7 +124,14 @@ echo "required $PREFIX/lib/slurm/vmjob.so" > /etc/slurm/plugstack.conf.d/vmjob.c
 
 # --- accounting: MariaDB and slurmdbd, as a site runs them (sacct, sstat)
 install -d /etc/mysql/mariadb.conf.d
-put_generated "$here/mariadb.cnf" /etc/mysql/mariadb.conf.d/90-vmjob-slurm.cnf
+dbconf=/etc/mysql/mariadb.conf.d/90-vmjob-slurm.cnf
+dbconf_was=$(cat "$dbconf" 2>/dev/null || true)
+put_generated "$here/mariadb.cnf" "$dbconf"
+# The package's install may have started MariaDB before our settings were there.
+if [ "$(cat "$dbconf")" != "$dbconf_was" ] && mysqladmin ping >/dev/null 2>&1; then
+	stop_daemon slurmdbd /run/slurm/slurmdbd.pid
+	/etc/init.d/mariadb restart >/dev/null
+fi
 if ! mysqladmin ping >/dev/null 2>&1; then
 	/etc/init.d/mariadb start >/dev/null
 	wait_for "MariaDB" 60 mysqladmin ping
