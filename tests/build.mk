@@ -65,6 +65,14 @@ $(AGENT_HELLO): $(B)/tests/tools/agent-hello.o $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) -o $@ $^
 all: $(AGENT_HELLO)
 
+# The accounting benchmark's fixed CPU work (tests/bench/accounting.sh):
+# static, to run the same binary on the host and in a guest.
+BURN := $(B)/tests/burn
+$(BURN): tests/tools/burn.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -pthread -o $@ $<
+all: $(BURN)
+
 # Both entry points install their own Debian packages first (they must work
 # on a fresh machine), then build with a recursive make so the headers exist.
 # make check runs make test (with longer fuzzing) before it brings up the
