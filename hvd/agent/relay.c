@@ -37,6 +37,24 @@ static void end_stream_locked(struct hv_stream *st, const char *msg)
 	eventfd_write(st->done_fd, 1);
 }
 
+static struct hv_stream *stream_locked(struct hv_vm *vm, uint32_t id)
+{
+	struct hv_stream *st = vm->streams;
+	while (st && st->id != id)
+		st = st->next;
+	return st;
+}
+
+/* Is stream id one of the VM's, still running? */
+static bool find_live(struct hv_vm *vm, uint32_t id)
+{
+	pthread_mutex_lock(&vm->slock);
+	struct hv_stream *st = stream_locked(vm, id);
+	bool live = st && !st->done;
+	pthread_mutex_unlock(&vm->slock);
+	return live;
+}
+
 static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 {
 	enum hv_agent_action act = hv_agent_msg_action(f);
@@ -52,13 +70,12 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 	}
 	bool ends = act == HV_AGENT_END;
 	/* A task ends: its job's accounting gets the VM's use up to now before
-	 * the task's end reaches Slurm, which may end the job, and the VM. */
-	if (ends && vm->job_spool)
+	 * the task's end reaches Slurm, which may end the job, and the VM. Only
+	 * for a live stream: a guest's made-up ends must not drive slurmstepd. */
+	if (ends && vm->job_spool && find_live(vm, f->stream))
 		hv_vm_sample_job(vm);
 	pthread_mutex_lock(&vm->slock);
-	struct hv_stream *st = vm->streams;
-	while (st && st->id != f->stream)
-		st = st->next;
+	struct hv_stream *st = stream_locked(vm, f->stream);
 	if (!st || st->done) {
 		pthread_mutex_unlock(&vm->slock);
 		return; /* a stream whose client left; the guest may still talk */
