@@ -105,6 +105,7 @@ struct vmrec {
 struct host {
 	unsigned drained, max_vms, vms;
 	char drain_reason[256];
+	char virt[8], virt_reason[512]; /* "" until hvd has decided (first CREATE) */
 	unsigned long long mem_mb, reserve_mb, vm_mem_mb;
 	struct vmrec *vm;
 	size_t n;
@@ -177,6 +178,8 @@ static int host_load(struct host *h)
 	h->vm_mem_mb = get_num(&f, "vm_mem_mb");
 	vj_kv_get_str(f.payload, f.len, "drain_reason", h->drain_reason, sizeof(h->drain_reason), "",
 		      NULL);
+	vj_kv_get_str(f.payload, f.len, "virt", h->virt, sizeof(h->virt), "", NULL);
+	vj_kv_get_str(f.payload, f.len, "virt_reason", h->virt_reason, sizeof(h->virt_reason), "", NULL);
 	long n = vj_kv_count(f.payload, f.len, "vm");
 	h->vm = calloc(n > 0 ? (size_t)n : 1, sizeof(*h->vm));
 	if (!h->vm)
@@ -219,11 +222,13 @@ static json_t *host_json(const struct host *h)
 			json_decref(vms);
 			return NULL;
 		}
-	return json_pack("{s:{s:I, s:I, s:b, s:o, s:I, s:I, s:I}, s:o}", "host", "vms",
+	return json_pack("{s:{s:I, s:I, s:b, s:o, s:I, s:I, s:I, s:o, s:o}, s:o}", "host", "vms",
 			 (json_int_t)h->vms, "max_vms", (json_int_t)h->max_vms, "drained", (int)h->drained,
 			 "drain_reason", h->drained ? json_string(h->drain_reason) : json_null(),
 			 "memory_mb", (json_int_t)h->mem_mb, "memory_reserve_mb", (json_int_t)h->reserve_mb,
-			 "vm_memory_mb", (json_int_t)h->vm_mem_mb, "vms", vms);
+			 "vm_memory_mb", (json_int_t)h->vm_mem_mb,
+			 "virt", h->virt[0] ? json_string(h->virt) : json_null(),
+			 "virt_reason", h->virt[0] ? json_string(h->virt_reason) : json_null(), "vms", vms);
 }
 
 static int cmd_vms(bool json)
@@ -239,6 +244,10 @@ static int cmd_vms(bool json)
 	printf("host: %u VM(s) (max_vms %s), %llu MiB of %llu MiB given to VMs (reserve %llu MiB)%s%s%s\n",
 	       h.vms, limit, h.vm_mem_mb, h.mem_mb, h.reserve_mb, h.drained ? "; DRAINED" : "",
 	       h.drained && h.drain_reason[0] ? ": " : "", h.drained ? h.drain_reason : "");
+	if (h.virt[0])
+		printf("virtualisation: %s (%s)\n", !strcmp(h.virt, "kvm") ? "KVM" : "TCG", h.virt_reason);
+	else
+		printf("virtualisation: not decided yet (the KVM probe runs at the first VM's start)\n");
 	if (!h.n) {
 		printf("no VMs\n");
 		return 0;

@@ -165,6 +165,11 @@ char *hv_domain_xml(const struct hv_domain_spec *s)
 	if (strcmp(s->d.virt, "kvm")) {
 		xmlNodePtr tb = hv_xml_add(node(feat, "tcg"), "tb-cache", HV_TCG_TB_CACHE_MIB);
 		prop(tb, "unit", "MiB");
+	} else {
+		/* The host's own CPU model and features (AVX-512 and the like, which
+		 * HPC codes test for): libvirt's default model would hide them. A
+		 * VM never migrates, so nothing needs a common denominator. */
+		leaf(dom, "cpu", "mode", "host-passthrough", "check", "none", "migratable", "off", NULL);
 	}
 	leaf(dom, "clock", "offset", "utc", NULL);
 	/* Every way out of the guest ends the domain: VMs are never rebooted. */

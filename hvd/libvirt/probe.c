@@ -16,6 +16,7 @@
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static char decided[8]; /* "" until decided, under probe_lock */
+static char decided_why[512]; /* why, for hvctl vms */
 
 static void cache_key(const struct hv_config *cfg, char *key, size_t keysz)
 {
@@ -34,20 +35,26 @@ static void cache_key(const struct hv_config *cfg, char *key, size_t keysz)
 			*p = ' ';
 }
 
-static int read_cache(const char *path, const char *key, char virt[8])
+/* The cached verdict: KEY<TAB>VIRT<TAB>WHY (WHY may be missing: older hvd). */
+static int read_cache(const char *path, const char *key, char virt[8], char *why, size_t whysz)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -1;
-	char line[1024];
+	char line[2048];
 	int rc = -1;
 	if (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		char *tab = strrchr(line, '\t');
-		if (tab) {
-			*tab = '\0';
-			if (!strcmp(line, key) && (!strcmp(tab + 1, "kvm") || !strcmp(tab + 1, "qemu"))) {
-				strcpy(virt, tab + 1);
+		size_t klen = strlen(key);
+		char *v = line + klen;
+		if (!strncmp(line, key, klen) && *v == '\t') {
+			v++;
+			char *w = strchr(v, '\t');
+			if (w)
+				*w++ = '\0';
+			if (!strcmp(v, "kvm") || !strcmp(v, "qemu")) {
+				strcpy(virt, v);
+				snprintf(why, whysz, "%s", w ? w : "probed earlier");
 				rc = 0;
 			}
 		}
@@ -56,14 +63,14 @@ static int read_cache(const char *path, const char *key, char virt[8])
 	return rc;
 }
 
-static void write_cache(const char *path, const char *key, const char *virt)
+static void write_cache(const char *path, const char *key, const char *virt, const char *why)
 {
 	char tmp[PATH_MAX + 8];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "we");
 	if (!f)
 		return;
-	fprintf(f, "%s\t%s\n", key, virt);
+	fprintf(f, "%s\t%s\t%s\n", key, virt, why);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 	else
@@ -131,19 +138,37 @@ int hv_probe_virt(const struct hv_config *cfg, const char *kernel, const char *i
 		char key[700], path[PATH_MAX];
 		cache_key(cfg, key, sizeof(key));
 		hv_path(path, sizeof(path), "%s/kvm-probe", cfg->state_dir);
-		if (read_cache(path, key, decided) == 0) {
-			hv_info("virtualisation: using %s, as probed earlier (%s, key '%s')",
-				!strcmp(decided, "kvm") ? "KVM" : "TCG (qemu)", path, key);
+		if (read_cache(path, key, decided, why, sizeof(why)) == 0) {
+			hv_info("virtualisation: using %s, as probed earlier (%s, key '%s'): %s",
+				!strcmp(decided, "kvm") ? "KVM" : "TCG (qemu)", path, key, why);
 		} else {
 			hv_info("virtualisation: probing KVM with the image's kernel (up to %u s)",
 				cfg->probe_timeout);
 			int ok = run_probe(cfg, kernel, initrd, cmdline, why, sizeof(why));
 			strcpy(decided, ok ? "kvm" : "qemu");
 			hv_info("virtualisation: using %s: %s", ok ? "KVM" : "TCG (qemu)", why);
-			write_cache(path, key, decided);
+			write_cache(path, key, decided, why);
 		}
 	}
+	snprintf(decided_why, sizeof(decided_why), "%s", why);
 	strcpy(virt, decided);
 	pthread_mutex_unlock(&probe_lock);
 	return 0;
+}
+
+bool hv_probe_verdict(const struct hv_config *cfg, char virt[8], char *why, size_t whysz)
+{
+	if (cfg->virt_type != HV_VIRT_AUTO) {
+		strcpy(virt, HV_VIRT_TYPE_WORDS[cfg->virt_type]);
+		snprintf(why, whysz, "virt_type = %s in hvd.conf (no probe)", virt);
+		return true;
+	}
+	pthread_mutex_lock(&probe_lock);
+	bool known = decided[0] != '\0';
+	if (known) {
+		strcpy(virt, decided);
+		snprintf(why, whysz, "%s", decided_why);
+	}
+	pthread_mutex_unlock(&probe_lock);
+	return known;
 }

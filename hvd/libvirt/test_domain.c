@@ -58,6 +58,9 @@ static void test_xml(void)
 	char *xml = hv_domain_xml(&s);
 	CHECK(xml != NULL);
 	CHECK(IS(xml, "/domain/@type", "qemu"));
+	/* TCG: its translation cache bounded (part of vm_memory_overhead_mb), no host CPU model */
+	CHECK(IS(xml, "/domain/features/tcg/tb-cache", HV_TCG_TB_CACHE_MIB) &&
+	      IS(xml, "/domain/features/tcg/tb-cache/@unit", "MiB") && IS(xml, "count(/domain/cpu)", "0"));
 	CHECK(IS(xml, "/domain/name", "vmjob-1"));
 	CHECK(IS(xml, "/domain/os/cmdline", "console=ttyS0 a='<&>\"' ]]>"));
 	CHECK(IS(xml, "count(/domain/features/acpi)", "1"));
@@ -108,6 +111,9 @@ static void test_xml(void)
 	s.d.cores[0] = '\0';
 	xml = hv_domain_xml(&s);
 	CHECK(IS(xml, "/domain/@type", "kvm") && !strstr(xml, "cpuset") && !strstr(xml, "cputune"));
+	/* KVM: the host's CPU model, no TCG cache bound */
+	CHECK(IS(xml, "/domain/cpu/@mode", "host-passthrough") && IS(xml, "/domain/cpu/@migratable", "off") &&
+	      IS(xml, "count(/domain/features/tcg)", "0"));
 	free(xml);
 	/* Hostile text in every string field stays text. */
 	s.name = "vmjob-<x>";

@@ -7,6 +7,7 @@
 
 #include "vm/admit.h"
 #include "libvirt/domquery.h"
+#include "libvirt/probe.h"
 #include "vm/drain.h"
 #include "kv.h"
 #include "base/log.h"
@@ -106,6 +107,11 @@ void hv_req_vms(const struct hv_config *cfg, int fd, const struct vj_frame *f)
 	vj_kv_add_u64(&kv, "host_mem_reserve_mb", cfg->host_mem_reserve_mb);
 	vj_kv_add_u64(&kv, "vm_mem_mb", used);
 	vj_kv_add_u64(&kv, "vms", n);
+	char virt[8], vwhy[512];
+	if (hv_probe_verdict(cfg, virt, vwhy, sizeof(vwhy))) {
+		vj_kv_add_str(&kv, "virt", virt);
+		vj_kv_add_str(&kv, "virt_reason", vwhy);
+	}
 	for (size_t i = 0; i < r.n; i++) {
 		struct row *w = &r.v[i];
 		uint64_t cpu_ns = 0, mem_kib = 0;

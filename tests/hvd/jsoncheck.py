@@ -9,7 +9,8 @@ NUM = (int, float)
 VM = {"job": str, "user": str, "uid": int, "image": str, "state": str, "virt": str,
       "age_s": int, "cpus": int, "mem_mb": int, "cpu_seconds": (NUM, type(None)), "phases_s": dict}
 HOST = {"vms": int, "max_vms": int, "drained": bool, "drain_reason": (str, type(None)),
-        "memory_mb": int, "memory_reserve_mb": int, "vm_memory_mb": int}
+        "memory_mb": int, "memory_reserve_mb": int, "vm_memory_mb": int,
+        "virt": (str, type(None)), "virt_reason": (str, type(None))}
 STATUS = {"job": str, "uid": int, "gid": int, "image": str, "created": str, "virt": str,
           "cpus": int, "mem_mb": int, "domain": str, "state": str, "age": int,
           "run_dir": str, "disk_dir": str}
