@@ -25,8 +25,22 @@ static void quiet(void *ud, virErrorPtr e)
 
 const char *hv_libvirt_errmsg(void)
 {
+	/* One line: libvirt passes on QEMU's stderr, several lines of it. */
+	static __thread char line[1024];
 	const char *m = virGetLastErrorMessage();
-	return m ? m : "unknown libvirt error";
+	if (!m)
+		return "unknown libvirt error";
+	size_t n = 0;
+	for (const char *p = m; *p && n + 3 < sizeof(line); p++) {
+		if (*p == '\n') {
+			if (p[1])
+				line[n++] = ';', line[n++] = ' ';
+		} else {
+			line[n++] = *p == '\r' || *p == '\t' ? ' ' : *p;
+		}
+	}
+	line[n] = '\0';
+	return line;
 }
 
 int hv_libvirt_open(const char *uri, struct vj_err *err)

@@ -55,7 +55,7 @@ char *hv_domain_xml(const struct hv_domain_spec *s);
 /* One shared connection (libvirt connections are thread-safe), reopened if
  * it broke. */
 int hv_libvirt_open(const char *uri, struct vj_err *err);
-/* libvirt's last error message for this thread, never NULL. */
+/* libvirt's last error message for this thread on one line, never NULL. */
 const char *hv_libvirt_errmsg(void);
 /* paused: QEMU is made but runs no guest code until hv_domain_resume (so
  * it can join the job's cgroups before the guest touches its memory). */

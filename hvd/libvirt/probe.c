@@ -29,7 +29,8 @@ static void cache_key(const struct hv_config *cfg, char *key, size_t keysz)
 	if (nl)
 		*nl = '\0';
 	uname(&u);
-	snprintf(key, keysz, "%s|%s", u.release, ver);
+	/* cpu=host: verdicts of probes without the VMs' CPU model do not count. */
+	snprintf(key, keysz, "%s|%s|cpu=host", u.release, ver);
 	for (char *p = key; *p; p++)
 		if (*p == '\t')
 			*p = ' ';
@@ -82,7 +83,10 @@ static int run_probe(const struct hv_config *cfg, const char *kernel, const char
 {
 	char append[1200];
 	snprintf(append, sizeof(append), "%s vmjob.probe=1", cmdline);
-	char *argv[] = {(char *)cfg->qemu, "-accel", "kvm", "-machine", "pc", "-m", "256",
+	/* The CPU model the VMs get (domxml.c: host-passthrough): a KVM that
+	 * boots only other models must not pass. */
+	char *argv[] = {(char *)cfg->qemu, "-accel", "kvm", "-cpu", "host,migratable=off",
+			"-machine", "pc", "-m", "256",
 			"-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
 			"-serial", "stdio", "-no-reboot", "-kernel", (char *)kernel,
 			"-initrd", (char *)initrd, "-append", append, NULL};

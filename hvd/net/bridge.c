@@ -5,10 +5,36 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/spawn.h"
 #include "base/sha256.h"
 #include "libvirt/domain.h"
+
+/* libvirt's clean-traffic filter is ebtables rules in the bridge's nat
+ * table; where ebtables cannot make them (ebtables-legacy on a kernel
+ * without ebtable_nat), libvirt only logs the failure and the guest runs
+ * unfiltered. So ask ebtables as libvirt will. */
+static bool ebtables_usable(char *why, size_t whysz)
+{
+	static const char *const tools[] = {"/usr/sbin/ebtables", "/sbin/ebtables"};
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		if (access(tools[i], X_OK) < 0)
+			continue;
+		char *argv[] = {(char *)tools[i], "--concurrent", "-t", "nat", "-L", NULL};
+		char out[512] = "";
+		int st = -1;
+		if (hv_run_capture(argv, out, sizeof(out), 10000, NULL, &st, NULL) >= 0 && st == 0)
+			return true;
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(why, whysz, "%s cannot make the bridge nat rules libvirt's filter needs ('%s'; "
+			 "install iptables for ebtables-nft)", tools[i], out);
+		return false;
+	}
+	snprintf(why, whysz, "ebtables is not installed (the filter's rules need it)");
+	return false;
+}
 
 int hv_bridge_prepare(struct hv_config *cfg, struct vj_err *err)
 {
@@ -28,20 +54,22 @@ int hv_bridge_prepare(struct hv_config *cfg, struct vj_err *err)
 		return -1;
 	virNWFilterPtr f = virNWFilterLookupByName(c, "clean-traffic");
 	virConnectClose(c);
+	char why[300] = "libvirt has no nwfilter 'clean-traffic' (install libvirt-daemon-config-nwfilter)";
 	if (f) {
 		virNWFilterFree(f);
-		cfg->bridge_filter = HV_BRFILTER_CLEAN;
-		hv_info("network = bridge %s: guests' MAC and IP are held by libvirt's clean-traffic "
-			"filter", cfg->bridge);
-		return 0;
+		if (ebtables_usable(why, sizeof(why))) {
+			cfg->bridge_filter = HV_BRFILTER_CLEAN;
+			hv_info("network = bridge %s: guests' MAC and IP are held by libvirt's "
+				"clean-traffic filter", cfg->bridge);
+			return 0;
+		}
 	}
 	if (cfg->bridge_filter == HV_BRFILTER_CLEAN)
-		return vj_err_set(err, ENOENT, "network = bridge: libvirt has no nwfilter "
-				  "'clean-traffic' (install libvirt-daemon-config-nwfilter, or set "
-				  "bridge_filter = auto or none)");
+		return vj_err_set(err, ENOENT, "network = bridge: bridge_filter = clean-traffic cannot "
+				  "work: %s (or set bridge_filter = auto or none)", why);
 	cfg->bridge_filter = HV_BRFILTER_NONE;
-	hv_warn("network = bridge %s: libvirt has no nwfilter 'clean-traffic'; guests are not "
-		"kept from forging MAC or IP addresses on the bridge", cfg->bridge);
+	hv_warn("network = bridge %s: %s; guests are not kept from forging MAC or IP addresses on "
+		"the bridge", cfg->bridge, why);
 	return 0;
 }
 

@@ -63,6 +63,7 @@ int hv_admit_locked(const struct hv_config *cfg, unsigned mem_mb, struct vj_err 
 	/* Every VM in the table counts, booting or stopped: its memory is
 	 * committed until it is destroyed. */
 	hv_usage_locked(&used, &n);
+	used += (uint64_t)n * cfg->vm_memory_overhead_mb; /* each VM's QEMU beside its guest */
 	if (cfg->max_vms && n >= cfg->max_vms)
 		return vj_err_set(err, EAGAIN, "host full: %u of max_vms=%u VMs running", n,
 				  cfg->max_vms);

@@ -10,7 +10,7 @@
 
 /* Host memory in MiB (MemTotal), read once. */
 uint64_t hv_host_mem_mb(void);
-/* May a new VM of mem_mb start now? Call with the table lock held, and add
+/* May a new VM of mem_mb (the job's: guest and QEMU) start now? Call with the table lock held, and add
  * the VM to the table before dropping it, so two creates cannot both take
  * the last slot. 0, or -1 with the reason in err. */
 int hv_admit_locked(const struct hv_config *cfg, unsigned mem_mb, struct vj_err *err);

@@ -100,7 +100,7 @@ static struct hv_vm *claim_locked(const struct hv_config *cfg, const struct hv_v
 				  struct vj_err *err)
 {
 	/* Checked and claimed under one lock hold: no two creates share a slot. */
-	if (hv_admit_locked(cfg, rq->mem_mb, err)) {
+	if (hv_admit_locked(cfg, rq->mem_mb + (unsigned)cfg->vm_memory_overhead_mb, err)) {
 		hv_info("job %s: refused: %s", rq->job, err->msg);
 		return NULL;
 	}
