@@ -4,13 +4,14 @@
 #     (sacct TotalCPU of JOB.extern, where hvd puts QEMU) next to the guest's
 #     own /proc/stat and QEMU's CPU time on the host;
 #  2. the CPU cost of a fixed amount of work (build/tests/burn, 2 threads) in a
-#     VM job against the same binary in a job without a VM.
+#     VM job against the same binary in a job without a VM, and against an
+#     empty VM job (what the boot and shutdown cost).
 # Prints numbers; asserts nothing. Needs the local cluster (make cluster-up).
 #   [VMJOB_BENCH_IMAGE=minimal] tests/bench/accounting.sh [MILLION-ROUNDS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 image=${VMJOB_BENCH_IMAGE:-minimal}
-rounds=${1:-1200}
+rounds=${1:-4000}
 user=vmjob-alice
 # Under the user's home: exported into the VM, so the guest runs the same burn.
 work=/home/$user/vmjob-bench-acct
@@ -58,6 +59,8 @@ awk -v a="$ext" -v q="$qcpu" -v g="$gb" 'BEGIN {
 	if (q > 0) printf "   accounted / QEMU host time       %.3f\n", a / q
 	if (g > 0) printf "   accounted / guest busy time      %.3f (the rest: boot, idle vCPUs, emulation)\n", a / g }'
 
+run_job -c2 --vm-image="$image" -o empty.out --wrap true
+jempty=$j emptycpu=$(secs "$(field "$j" TotalCPU)")
 run_job -c2 --vm-image="$image" -o vm.out --wrap "./burn $rounds 2"
 jvm=$j vmwall=$(awk '/^burn-wall-s/ { print $2 }' vm.out) vmcpu=$(secs "$(field "$j" TotalCPU)")
 vmel=$(field "$j" ElapsedRaw)
@@ -67,9 +70,11 @@ hel=$(field "$j" ElapsedRaw)
 printf '\n2. The same work (burn %s million rounds x 2 threads) with and without a VM\n' "$rounds"
 printf '   %-24s %12s %14s %12s\n' "" "burn wall" "job TotalCPU" "job elapsed"
 printf '   %-24s %12s %14s %12s\n' "VM job $jvm" "${vmwall:-?} s" "${vmcpu} s" "${vmel} s" \
-	"host job $jh" "${hwall:-?} s" "${hcpu} s" "${hel} s"
-awk -v vw="$vmwall" -v hw="$hwall" -v vc="$vmcpu" -v hc="$hcpu" 'BEGIN {
+	"host job $jh" "${hwall:-?} s" "${hcpu} s" "${hel} s" \
+	"empty VM job $jempty" "-" "${emptycpu} s" "-"
+awk -v vw="$vmwall" -v hw="$hwall" -v vc="$vmcpu" -v hc="$hcpu" -v ec="$emptycpu" 'BEGIN {
 	if (hw > 0) printf "   wall time ratio VM/host          %.2fx\n", vw / hw
-	if (hc > 0) printf "   accounted CPU ratio VM/host      %.2fx (the VM job includes its boot)\n", vc / hc }'
+	if (hc > 0) printf "   accounted CPU ratio VM/host      %.2fx (the VM job with its boot and shutdown)\n", vc / hc
+	if (hc > 0) printf "   ... less an empty VM job         %.2fx (the work alone: (%.1f - %.1f) / %.1f s)\n", (vc - ec) / hc, vc, ec, hc }'
 echo "   (this host runs guests under TCG, software emulation: the ratio is TCG's, not KVM's)"
 rm -rf "$work"
