@@ -99,7 +99,7 @@ int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeou
 	int rc = vj_frame_read(fd, &r, &f, timeout_ms, &rerr);
 	vj_reader_free(&r);
 	if (rc == 0)
-		return vj_err_set(err, VJ_HVD_UNREACHABLE, "hvd closed the connection during %s",
+		return vj_err_set(err, VJ_HVD_HUNG_UP, "hvd closed the connection during %s",
 				  vj_type_name(type));
 	if (rc < 0 && rerr.code == ETIMEDOUT)
 		return vj_err_set(err, ETIMEDOUT, "no answer from hvd to %s after %d s",

@@ -18,6 +18,9 @@
 #define VJ_HVD_UNREACHABLE 0x10001 /* socket missing, refused, or hvd hung up */
 #define VJ_HVD_REFUSED 0x10002     /* hvd answered ERR: msg is its own line */
 #define VJ_HVD_NO_CRED 0x10003     /* no munge credential (munged down?) */
+#define VJ_HVD_HUNG_UP 0x10004     /* hvd closed the connection before it answered */
+/* hvd is not there, or went away mid-request (killed, restarted). */
+#define vj_hvd_gone(e) ((e)->code == VJ_HVD_UNREACHABLE || (e)->code == VJ_HVD_HUNG_UP)
 
 /* Send one request frame on stream 0 with a fresh munge credential appended
  * as its last kv entry (common/reqcred.h): hvd refuses requests without one.
@@ -32,7 +35,7 @@ int vj_hvd_connect(const char *path, struct vj_err *err);
 /* Send one request (vj_hvd_send) and wait up to timeout_ms (-1: forever) for
  * the reply. OK: 0, *reply (if not NULL) holds the frame (payload malloc'd,
  * caller frees). ERR: -1, err->code VJ_HVD_REFUSED and err->msg hvd's
- * message verbatim. hvd hung up: VJ_HVD_UNREACHABLE; no reply in time:
+ * message verbatim. hvd hung up: VJ_HVD_HUNG_UP; no reply in time:
  * ETIMEDOUT; another frame: EPROTO. */
 int vj_hvd_request(int fd, uint16_t type, const struct vj_kvbuf *req, int timeout_ms,
 		   struct vj_frame *reply, struct vj_err *err);

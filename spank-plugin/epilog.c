@@ -33,7 +33,7 @@ int vmjob_job_epilog(spank_t sp)
 	vj_kv_free(&req);
 	if (rc == 0)
 		return 0;
-	if (!had_vm || err.code == VJ_HVD_UNREACHABLE) {
+	if (!had_vm || vj_hvd_gone(&err)) {
 		if (had_vm)
 			slurm_error("vmjob: job %u: %s; hvd will destroy its VM when it starts",
 				    jobid, err.msg);

@@ -21,6 +21,10 @@
 /* A first CREATE may fetch the image and boot under TCG; a repeated one
  * for an already running VM answers at once. */
 #define CREATE_TIMEOUT_MS (600 * 1000)
+/* How long a job waits for hvd to come back after it went away mid-CREATE
+ * (a restart: systemd restarts it within seconds; an upgrade, a minute). */
+#define HVD_RESTART_WAIT_S 90
+#define HVD_START_WAIT_S 10
 #define DEFAULT_MEM_MB 1024
 /* hvd answers POLICY after one slurmctld lookup at most. */
 #define POLICY_TIMEOUT_MS (30 * 1000)
@@ -53,6 +57,41 @@ static void keep_times(const struct vj_frame *ok)
 		if (vj_kv_get_u64(ok->payload, ok->len, key[i], 0, UINT64_MAX, false, dst[i],
 				  &ignored) < 0)
 			vm.have_times = false;
+}
+
+/* CREATE, through a restart of hvd: a CREATE is idempotent per job and a
+ * restarted hvd adopts the VM it was starting, so when hvd hangs up before
+ * it answers (killed, restarted, upgraded), ask the next hvd, for up to
+ * HVD_RESTART_WAIT_S. An hvd that is not there at all is waited for
+ * HVD_START_WAIT_S (a restart's gap), then the job fails. */
+static int create_call(uint32_t jobid, const struct vj_kvbuf *req, struct vj_frame *ok,
+		       struct vj_err *err)
+{
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool waiting = false;
+	for (;;) {
+		vj_err_clear(err);
+		if (vj_hvd_call(vmjob_conf.socket, VJ_REQ_CREATE, req, CREATE_TIMEOUT_MS, ok, err) == 0)
+			return 0;
+		if (err->code == VJ_HVD_HUNG_UP && !waiting) {
+			waiting = true;
+			clock_gettime(CLOCK_MONOTONIC, &t0); /* the wait counts from the hang-up */
+			slurm_info("vmjob: job %u: hvd went away while it started the VM; asking it again "
+				   "when it is back (up to %d s)", jobid, HVD_RESTART_WAIT_S);
+		}
+		if (!vj_hvd_gone(err))
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!waiting && now.tv_sec - t0.tv_sec >= HVD_START_WAIT_S)
+			return -1; /* "cannot reach hvd at PATH (is hvd running?)" */
+		if (waiting && now.tv_sec - t0.tv_sec >= HVD_RESTART_WAIT_S)
+			return vj_err_set(err, VJ_HVD_UNREACHABLE,
+					  "hvd went away while it started the VM and was not back within "
+					  "%d s (is hvd running? see its log)", HVD_RESTART_WAIT_S);
+		struct timespec pause = {0, 500 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 /* Build and send CREATE. -1 with err set on any failure. */
@@ -89,7 +128,7 @@ static int create_vm(spank_t sp, struct vj_err *err)
 		vj_kv_add_u64(&req, "scratch_mb", vmjob_opts.scratch_mb);
 
 	struct vj_frame ok;
-	int rc = vj_hvd_call(vmjob_conf.socket, VJ_REQ_CREATE, &req, CREATE_TIMEOUT_MS, &ok, err);
+	int rc = create_call(jobid, &req, &ok, err);
 	vj_kv_free(&req);
 	if (rc < 0)
 		return -1;
@@ -121,7 +160,7 @@ static int ask_policy(spank_t sp, struct vj_err *err)
 		 * job runs as it was asked, unless plugstack.conf says
 		 * policy=strict (then it fails: see vmjob.h). */
 		if (!vmjob_conf.policy_strict &&
-		    (err->code == VJ_HVD_UNREACHABLE || !strcmp(err->msg, "unknown request"))) {
+		    (vj_hvd_gone(err) || !strcmp(err->msg, "unknown request"))) {
 			slurm_debug("vmjob: job %u: no site policy applied: %s", jobid, err->msg);
 			vj_err_clear(err);
 			return 0;

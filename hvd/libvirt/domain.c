@@ -207,6 +207,22 @@ int hv_domain_destroy(const char *name, struct vj_err *err)
 	return rc;
 }
 
+int hv_domain_paused(const char *name)
+{
+	struct vj_err err;
+	virConnectPtr c = get_conn(&err);
+	if (!c)
+		return -1;
+	int rc = -1, state, reason;
+	virDomainPtr d = virDomainLookupByName(c, name);
+	if (d && virDomainGetState(d, &state, &reason, 0) == 0)
+		rc = state == VIR_DOMAIN_PAUSED;
+	if (d)
+		virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+}
+
 int hv_domain_running(const char *name)
 {
 	struct vj_err err;

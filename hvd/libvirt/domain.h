@@ -72,6 +72,8 @@ pid_t hv_domain_qemu_pid(const char *name, struct vj_err *err);
 int hv_domain_repin(const char *name, const char *cores, unsigned vcpus, struct vj_err *err);
 /* Destroy if it exists: 1 destroyed, 0 none, -1 error. */
 int hv_domain_destroy(const char *name, struct vj_err *err);
+/* 1 paused (started paused, not resumed yet), 0 not, -1 cannot tell. */
+int hv_domain_paused(const char *name);
 /* 1 running, 0 not, -1 cannot tell. */
 int hv_domain_running(const char *name);
 

@@ -18,6 +18,7 @@
 #include "agent/relay.h"
 #include "scratch/scratch.h"
 #include "vm.h"
+#include "vmbuild.h"
 #include "vmlife.h"
 
 struct adopt_ctx {
@@ -52,6 +53,16 @@ static void *adopt_main(void *arg)
 	char agent[PATH_MAX + 16];
 	snprintf(agent, sizeof(agent), "%s/agent.sock", vm->run_dir);
 	struct vj_err err = {0};
+	/* hvd died between starting the domain paused and resuming it: finish
+	 * that step (joining the job again is harmless), or it never boots. */
+	if (hv_domain_paused(vm->domain) == 1) {
+		hv_info("job %s: adopted VM %s was never resumed; resuming it", vm->d.job, vm->domain);
+		if (cfg->account_to_job)
+			hv_vm_into_job(cfg, vm);
+		if (hv_domain_resume(vm->domain, &err))
+			hv_warn("job %s: %s", vm->d.job, err.msg);
+		vj_err_clear(&err);
+	}
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
 	int fd = -1;
 	/* QEMU made the socket when the domain started; if someone removed it

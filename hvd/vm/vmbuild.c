@@ -160,22 +160,20 @@ static void fill_spec(struct build *b)
  * the job and bounds them by its cores and memory (task/cgroup), and the
  * guest's RAM is charged to the job's cgroup from its first page. A VM
  * that cannot join still runs: the job is not lost for its accounting. */
-static void into_job(struct build *b)
+void hv_vm_into_job(const struct hv_config *cfg, struct hv_vm *vm)
 {
-	struct hv_vm *vm = b->vm;
 	struct vj_err e = {0};
 	pid_t pid = hv_domain_qemu_pid(vm->domain, &e);
-	if (pid < 0 || hv_stepd_adopt(b->cfg->slurmd_spool_dir, vm->d.job, pid, &e)) {
+	if (pid < 0 || hv_stepd_adopt(cfg->slurmd_spool_dir, vm->d.job, pid, &e)) {
 		if (e.code == ENOENT && strspn(vm->d.job, "0123456789") != strlen(vm->d.job))
 			hv_debug("job %s: not a Slurm job; its VM is accounted to none", vm->d.job);
 		else
 			hv_warn("job %s: its VM is not accounted to the job in Slurm: %s", vm->d.job, e.msg);
 		return;
 	}
-	vm->job_spool = b->cfg->slurmd_spool_dir;
+	vm->job_spool = cfg->slurmd_spool_dir;
 	/* Joining the job's cpuset reset QEMU's threads to all its cores. */
-	if (b->spec.pin_vcpus && vm->d.cores[0] &&
-	    hv_domain_repin(vm->domain, vm->d.cores, vm->d.cpus, &e))
+	if (cfg->pin_vcpus && vm->d.cores[0] && hv_domain_repin(vm->domain, vm->d.cores, vm->d.cpus, &e))
 		hv_warn("job %s: %s", vm->d.job, e.msg);
 	hv_info("job %s: QEMU (pid %d) is in the job's extern step", vm->d.job, (int)pid);
 }
@@ -200,7 +198,7 @@ static int domain(struct build *b, struct vj_err *err)
 	if (hv_domain_start(xml, b->vm->domain, join, err))
 		return -1;
 	if (join) {
-		into_job(b);
+		hv_vm_into_job(b->cfg, b->vm);
 		if (hv_domain_resume(b->vm->domain, err))
 			return -1;
 	}

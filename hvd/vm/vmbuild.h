@@ -13,4 +13,8 @@
  * err set (the phase is logged, not added to the user's line). */
 int hv_vm_build(const struct hv_config *cfg, struct hv_vm *vm, long long t0, struct vj_err *err);
 
+/* Put the VM's QEMU (its domain started paused) into its job's extern step
+ * and pin its vCPUs again; logged, never fatal (hvd.conf account_to_job). */
+void hv_vm_into_job(const struct hv_config *cfg, struct hv_vm *vm);
+
 #endif
