@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "ini.h"
@@ -250,6 +251,7 @@ static const struct key KEYS[] = {
 	LIST("network_allow", add_net_allow),
 	STR("slurm_user", K_STR, slurm_user, "root"),
 	NUM("account_to_job", K_BOOL, account_to_job, 0, 0, "yes"),
+	STR("slurm_node", K_STR, slurm_node, NULL),
 	STR("slurmd_spool_dir", K_PATH, slurmd_spool_dir, "/var/spool/slurmd"),
 	NUM("vm_memory_overhead_mb", K_U64, vm_memory_overhead_mb, 0, 1u << 20, "128"),
 	STR("policy", K_PATH, policy, NULL),
@@ -355,5 +357,7 @@ int hv_config_load(struct hv_config *c, const char *path, bool must_exist, struc
 	}
 	if (!c->instance[0])
 		snprintf(c->instance, sizeof(c->instance), "%s", c->state_dir);
+	if (!c->slurm_node[0] && gethostname(c->slurm_node, sizeof(c->slurm_node) - 1) == 0)
+		c->slurm_node[strcspn(c->slurm_node, ".")] = '\0'; /* slurmd's default NodeName */
 	return check(c, path, err);
 }

@@ -68,6 +68,9 @@ struct hv_config {
 	 * Slurm accounts and bounds it; slurmd's SlurmdSpoolDir, where the
 	 * steps' sockets are. */
 	bool account_to_job;
+	/* Slurm's name for this node (slurm.conf NodeName), for the reaper: a
+	 * VM of a job Slurm runs on other nodes goes. "" = the short hostname. */
+	char slurm_node[256];
 	char slurmd_spool_dir[PATH_MAX];
 	/* Of a job's memory, what QEMU itself needs beside the guest's RAM: the
 	 * guest gets the rest, so the whole VM fits what Slurm granted. */

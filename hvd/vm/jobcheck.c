@@ -77,6 +77,9 @@ int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err
 		snprintf(rec->partition, sizeof(rec->partition), "%s", j->partition ? j->partition : "");
 		snprintf(rec->account, sizeof(rec->account), "%s", j->account ? j->account : "");
 		snprintf(rec->qos, sizeof(rec->qos), "%s", j->qos ? j->qos : "");
+		snprintf(rec->nodes, sizeof(rec->nodes), "%s", j->nodes ? j->nodes : "");
+		rec->start = j->start_time;
+		rec->restarts = j->restart_cnt;
 		vj_err_clear(err);
 		rc = 0;
 		break;
@@ -85,7 +88,23 @@ int hv_job_record(const char *job, struct hv_job_record *rec, struct vj_err *err
 	return rc;
 }
 
-enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
+/* Is node one of the hostlist's? -1 when the list cannot be read. */
+static int on_node(const char *nodes, const char *node)
+{
+	hostlist_t hl = slurm_hostlist_create(nodes);
+	if (!hl)
+		return -1;
+	int found = slurm_hostlist_find(hl, node) >= 0;
+	slurm_hostlist_destroy(hl);
+	return found;
+}
+
+/* A VM is made after its job started; clocks of slurmctld's host and this
+ * one may differ by this much. */
+#define START_SLACK_S 5
+
+enum hv_job_fate hv_job_fate(const char *job, const char *node, time_t created, char *why,
+			     size_t whysz)
 {
 	struct hv_job_record rec;
 	struct vj_err err = {0};
@@ -94,7 +113,22 @@ enum hv_job_fate hv_job_fate(const char *job, char *why, size_t whysz)
 		return err.code == ESRCH ? HV_JOB_ENDED : HV_JOB_UNKNOWN;
 	}
 	snprintf(why, whysz, "state %s", state_name(rec.state));
-	return rec.state == JOB_PENDING || rec.state == JOB_RUNNING || rec.state == JOB_SUSPENDED
-		       ? HV_JOB_ALIVE
-		       : HV_JOB_ENDED;
+	if (rec.state == JOB_PENDING) {
+		if (rec.restarts == 0)
+			return HV_JOB_ALIVE; /* held or waiting: its VM was made by hand */
+		snprintf(why, whysz, "requeued (state PENDING, %u restart(s))", rec.restarts);
+		return HV_JOB_ENDED;
+	}
+	if (rec.state != JOB_RUNNING && rec.state != JOB_SUSPENDED)
+		return HV_JOB_ENDED;
+	if (node && node[0] && rec.nodes[0] && on_node(rec.nodes, node) == 0) {
+		snprintf(why, whysz, "runs on %.200s, not on %.64s", rec.nodes, node);
+		return HV_JOB_ENDED;
+	}
+	if (rec.start > created + START_SLACK_S) {
+		snprintf(why, whysz, "started again (requeued) %lld s after this VM was made",
+			 (long long)(rec.start - created));
+		return HV_JOB_ENDED;
+	}
+	return HV_JOB_ALIVE;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jobcheck.h"
@@ -13,7 +14,10 @@
 #include "names.h"
 
 struct snap {
-	char (*jobs)[VJ_NAME_SZ];
+	struct seen {
+		char job[VJ_NAME_SZ];
+		time_t created;
+	} *vms;
 	size_t n, cap;
 };
 
@@ -25,13 +29,14 @@ static void collect(struct hv_vm *vm, void *ud)
 		return;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *p = realloc(s->jobs, cap * sizeof(*s->jobs));
+		void *p = realloc(s->vms, cap * sizeof(*s->vms));
 		if (!p)
 			return;
-		s->jobs = p;
+		s->vms = p;
 		s->cap = cap;
 	}
-	memcpy(s->jobs[s->n++], vm->d.job, sizeof(vm->d.job));
+	memcpy(s->vms[s->n].job, vm->d.job, sizeof(vm->d.job));
+	s->vms[s->n++].created = vm->d.created;
 }
 
 static void pass(const struct hv_config *cfg)
@@ -45,10 +50,11 @@ static void pass(const struct hv_config *cfg)
 	char last[256] = "";
 	for (size_t i = 0; i < s.n; i++) {
 		char why[256];
-		enum hv_job_fate f = hv_job_fate(s.jobs[i], why, sizeof(why));
+		const char *job = s.vms[i].job;
+		enum hv_job_fate f = hv_job_fate(job, cfg->slurm_node, s.vms[i].created, why, sizeof(why));
 		if (f == HV_JOB_UNKNOWN) {
 			hv_debug("job %s: keeping its VM: cannot tell whether the job lives (%s)",
-				 s.jobs[i], why);
+				 job, why);
 			if (!strncmp(why, "slurmctld:", 10)) {
 				unreachable++;
 				snprintf(last, sizeof(last), "%s", why);
@@ -57,12 +63,12 @@ static void pass(const struct hv_config *cfg)
 		if (f != HV_JOB_ENDED)
 			continue;
 		hv_info("job %s: the job ended (%s) but its VM is still here; destroying it",
-			s.jobs[i], why);
+			job, why);
 		struct vj_err err = {0};
-		if (hv_vm_destroy(cfg, s.jobs[i], &err))
-			hv_err("job %s: %s", s.jobs[i], err.msg);
+		if (hv_vm_destroy(cfg, job, &err))
+			hv_err("job %s: %s", job, err.msg);
 	}
-	free(s.jobs);
+	free(s.vms);
 	/* Once per pass, so an admin sees why VMs of ended jobs may linger. */
 	if (unreachable)
 		hv_warn("reaper: %u VM(s) kept: cannot ask about their jobs (%s); retrying in %u s",
