@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "vm/adopt.h"
+#include "gateway/fswatch.h"
 #include "base/config.h"
 #include "libvirt/domain.h"
 #include "net/bridge.h"
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
 	hv_drain_load(&cfg);
 	hv_adopt_all(&cfg);
 	hv_reaper_start(&cfg);
+	hv_fswatch_start(&cfg);
 	hv_server_run(&cfg, lfd, sigfd);
 	if (!foreground)
 		unlink(cfg.pidfile);

@@ -94,6 +94,15 @@ static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
 	pthread_mutex_unlock(&vm->slock);
 }
 
+void hv_relay_end_all(struct hv_vm *vm, const char *msg)
+{
+	pthread_mutex_lock(&vm->slock);
+	vm->agent_gone = true;
+	for (struct hv_stream *st = vm->streams; st; st = st->next)
+		end_stream_locked(st, msg);
+	pthread_mutex_unlock(&vm->slock);
+}
+
 static void *reader_main(void *arg)
 {
 	struct hv_vm *vm = arg;
@@ -113,11 +122,7 @@ static void *reader_main(void *arg)
 	}
 	char msg[128];
 	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->d.job);
-	pthread_mutex_lock(&vm->slock);
-	vm->agent_gone = true;
-	for (struct hv_stream *st = vm->streams; st; st = st->next)
-		end_stream_locked(st, msg);
-	pthread_mutex_unlock(&vm->slock);
+	hv_relay_end_all(vm, msg);
 	hv_table_lock();
 	bool was_ready = vm->state == HV_VM_READY;
 	if (was_ready)

@@ -12,6 +12,9 @@
 int hv_relay_start(struct hv_vm *vm, struct vj_err *err);
 /* Close the agent channel and join the reader; streams get ERROR. */
 void hv_relay_stop(struct hv_vm *vm);
+/* End every stream of the VM with ERROR msg (its clients print it and
+ * fail) and take no new ones: the VM cannot serve its job any more. */
+void hv_relay_end_all(struct hv_vm *vm, const char *msg);
 /* One frame to the agent (the channel is shared by all streams). 0, or -1
  * with err set (err may be NULL). */
 int hv_agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *p, size_t len,

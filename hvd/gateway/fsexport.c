@@ -1,5 +1,6 @@
 #include "fsexport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -267,4 +268,71 @@ bool hv_fs_shared(const struct hv_config *c, uid_t uid, gid_t gid, const char *p
 			return true;
 	}
 	return false;
+}
+
+/* Is pid gone (no such process, or a zombie nobody reaped yet)? */
+static bool pid_dead(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+int hv_fs_dead(const struct hv_vm *vm)
+{
+	for (unsigned i = 0; i < vm->nfs; i++)
+		if (vm->fs_pids[i] > 0 && pid_dead(vm->fs_pids[i]))
+			return (int)i;
+	return -1;
+}
+
+/* The pid of the gateway server serving socket sock, from /proc: 0 if none. */
+static pid_t server_of(const char *sock)
+{
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+	struct dirent *e;
+	while (d && !found && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], cmd[8192];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		cmd[n] = '\0';
+		if (strcmp(cmd, FS_SERVER))
+			continue;
+		/* argv[1] is --channel or --vhost-user, argv[2] the socket */
+		const char *a1 = cmd + strlen(cmd) + 1;
+		const char *a2 = a1 < cmd + n ? a1 + strlen(a1) + 1 : NULL;
+		if (a2 && a2 < cmd + n && !strcmp(a2, sock))
+			found = (pid_t)atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+void hv_fs_find(const struct hv_config *c, struct hv_vm *vm)
+{
+	vm->nfs = 0;
+	for (unsigned i = 0; i < c->nexports && i < HV_MAX_EXPORTS; i++) {
+		char sock[PATH_MAX + 32];
+		hv_fs_sock_path(vm->run_dir, i, sock, sizeof(sock));
+		vm->fs_pids[i] = server_of(sock);
+		if (!vm->fs_pids[i])
+			hv_warn("job %s: adopted VM has no gateway server for export %s", vm->d.job,
+				c->exports[i]);
+	}
+	vm->nfs = c->nexports;
 }

@@ -50,6 +50,12 @@ bool hv_fs_shared(const struct hv_config *c, uid_t uid, gid_t gid, const char *p
 int hv_fs_start(const struct hv_config *c, struct hv_vm *vm, const char *virt,
 		struct vj_err *err);
 
+/* An adopted VM's servers (started by an earlier hvd, not our children),
+ * found in /proc by the socket each serves, for the gateway watch. */
+void hv_fs_find(const struct hv_config *c, struct hv_vm *vm);
+/* The index of a server of vm that is gone (exited, or a zombie), or -1. */
+int hv_fs_dead(const struct hv_vm *vm);
+
 /* Stop and reap the VM's servers (they also exit by themselves once QEMU
  * closes its end). Bounded: SIGTERM, then SIGKILL. */
 void hv_fs_stop(struct hv_vm *vm);

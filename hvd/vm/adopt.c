@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/agentconn.h"
+#include "gateway/fsexport.h"
 #include "images/catalogue.h"
 #include "libvirt/domain.h"
 #include "libvirt/domquery.h"
@@ -81,6 +82,7 @@ static void *adopt_main(void *arg)
 			hv_table_changed();
 			hv_table_unlock();
 			if (!ab) {
+				hv_fs_find(cfg, vm); /* for the gateway watch */
 				hv_info("job %s: adopted VM %s (agent answered again)", vm->d.job,
 					vm->domain);
 				hv_vm_unref(vm);
