@@ -123,13 +123,7 @@ static void *reader_main(void *arg)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->d.job);
 	hv_relay_end_all(vm, msg);
-	hv_table_lock();
-	bool was_ready = vm->state == HV_VM_READY;
-	if (was_ready)
-		vm->state = HV_VM_STOPPED;
-	hv_table_changed();
-	hv_table_unlock();
-	if (was_ready)
+	if (hv_vm_mark_stopped(vm))
 		hv_warn("job %s: agent channel %s; the VM is considered stopped", vm->d.job, why);
 	return NULL;
 }

@@ -38,14 +38,8 @@ static void check(const struct hv_config *cfg, struct hv_vm *vm)
 	int i = hv_fs_dead(vm);
 	if (i < 0)
 		return;
-	hv_table_lock();
-	bool ready = vm->state == HV_VM_READY;
-	if (ready)
-		vm->state = HV_VM_STOPPED;
-	hv_table_changed();
-	hv_table_unlock();
-	if (!ready)
-		return;
+	if (!hv_vm_mark_stopped(vm))
+		return; /* already stopped or going: someone else reports it */
 	char export[PATH_MAX], msg[PATH_MAX * 2 + 200];
 	struct vj_err err = {0};
 	if (hv_fs_export_path(cfg, (unsigned)i, vm->d.uid, vm->d.gid, export, sizeof(export), &err))

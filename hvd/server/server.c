@@ -87,6 +87,7 @@ static void do_create(struct client *c, const struct vj_frame *f)
 		hv_reply_err(c->fd, err.msg);
 		return;
 	}
+	hv_startfail_forget(rq.job);
 	struct vj_kvbuf kv;
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "domain", domain);

@@ -42,3 +42,12 @@ bool hv_startfail_get(const char *job, uid_t viewer, bool privileged, char *out,
 	pthread_mutex_unlock(&lock);
 	return found;
 }
+
+void hv_startfail_forget(const char *job)
+{
+	pthread_mutex_lock(&lock);
+	for (unsigned k = 0; k < HV_STARTFAIL_KEEP; k++)
+		if (!strcmp(ring[k].job, job))
+			ring[k].job[0] = '\0';
+	pthread_mutex_unlock(&lock);
+}

@@ -80,6 +80,9 @@ void hv_table_unlock(void);
 /* Wait for any VM state change (table lock held). */
 void hv_table_wait(void);
 void hv_table_changed(void);
+/* A READY VM becomes STOPPED (its agent left, its gateway died): true if it
+ * was READY, so one caller reports it. Takes the table lock. */
+bool hv_vm_mark_stopped(struct hv_vm *vm);
 struct hv_vm *hv_table_find_locked(const char *job);
 void hv_table_add_locked(struct hv_vm *vm);
 void hv_table_remove_locked(struct hv_vm *vm);

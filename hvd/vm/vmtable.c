@@ -102,3 +102,14 @@ void hv_vm_unref(struct hv_vm *vm)
 	pthread_mutex_destroy(&vm->slock);
 	free(vm);
 }
+
+bool hv_vm_mark_stopped(struct hv_vm *vm)
+{
+	hv_table_lock();
+	bool was_ready = vm->state == HV_VM_READY;
+	if (was_ready)
+		vm->state = HV_VM_STOPPED;
+	hv_table_changed();
+	hv_table_unlock();
+	return was_ready;
+}
