@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -148,4 +149,22 @@ int vj_exec_start(const char *path, const struct vj_kvbuf *kv, struct vj_err *er
 	if (vj_hvd_send(sock, VJ_REQ_EXEC, kv, err) < 0)
 		return -1;
 	return vj_steal_fd(sock);
+}
+
+int vj_exec_start_wait(const char *path, const struct vj_kvbuf *kv, unsigned wait_s,
+		       struct vj_err *err)
+{
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		vj_err_clear(err);
+		int sock = vj_exec_start(path, kv, err);
+		if (sock >= 0 || !vj_hvd_gone(err))
+			return sock;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= (time_t)wait_s)
+			return -1;
+		struct timespec pause = {0, 250 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }

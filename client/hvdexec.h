@@ -40,6 +40,12 @@ int vj_exec_request(const struct vj_exec_req *rq, struct vj_kvbuf *kv, struct vj
 /* Connect to hvd at path and send REQ_EXEC with kv's fields (vj_hvd_send:
  * the credential is added there). The connection, or -1 with err set. */
 int vj_exec_start(const char *path, const struct vj_kvbuf *kv, struct vj_err *err);
+/* vj_exec_start, waiting up to wait_s seconds for an hvd that cannot be
+ * reached (a restart's gap). Only connecting is retried, so a command is
+ * never sent twice; once sent, hvd hands it to the VM's relay at once and
+ * the connection is the relay's, whatever becomes of hvd. */
+int vj_exec_start_wait(const char *path, const struct vj_kvbuf *kv, unsigned wait_s,
+		       struct vj_err *err);
 
 /* Block the signals a relay forwards (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
  * SIGUSR1, SIGUSR2, SIGCONT, SIGALRM) and SIGWINCH, and return a signalfd

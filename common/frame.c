@@ -235,6 +235,10 @@ const char *vj_type_name(uint16_t type)
 	case VJ_REQ_CATALOGUE: return "CATALOGUE";
 	case VJ_REPLY_OK: return "OK";
 	case VJ_REPLY_ERR: return "ERR";
+	case VJ_RELAY_EXEC: return "RELAY_EXEC";
+	case VJ_RELAY_END_ALL: return "RELAY_END_ALL";
+	case VJ_RELAY_ENDING: return "RELAY_ENDING";
+	case VJ_RELAY_SAMPLED: return "RELAY_SAMPLED";
 	default: return "UNKNOWN";
 	}
 }

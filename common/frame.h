@@ -59,6 +59,18 @@ enum vj_type {
 	                        given facts); reply vm image rule where | text */
 	VJ_REPLY_OK = 48,    /* kv depends on the request */
 	VJ_REPLY_ERR = 49,   /* kv msg: one line for the user */
+
+	/* hvd <-> the VM's relay (hvd/relay/), on its control socket; every
+	   other frame there passes between hvd and the agent unchanged */
+	VJ_RELAY_EXEC = 64,    /* hvd->relay, with the client's fd (SCM_RIGHTS): kv
+	                          stream exec hostcmds=0/1 shared* [pending]: exec is
+	                          the agent's VJ_EXEC payload, pending what hvd read
+	                          of the client after its request; the relay owns
+	                          that client from now on */
+	VJ_RELAY_END_ALL = 65, /* hvd->relay: kv msg: end every stream with ERROR msg */
+	VJ_RELAY_ENDING = 66,  /* relay->hvd: kv stream: a task ends; its EXIT waits
+	                          (bounded) for SAMPLED, so accounting sees the VM first */
+	VJ_RELAY_SAMPLED = 67, /* hvd->relay: kv stream */
 };
 
 /* Streams opened by the guest (host commands) have this bit; the host's own

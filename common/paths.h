@@ -31,6 +31,7 @@
 /* Helper programs hvd and the plugin start. */
 #define VJ_VMEXEC VJ_LIBEXECDIR "/vmexec"
 #define VJ_VMFS_SERVER VJ_LIBEXECDIR "/vmfs-server"
+#define VJ_VMRELAY VJ_LIBEXECDIR "/vmrelay"
 /* What vmjob-image puts into an image: the guest programs and their boot
  * hooks as a tarball (images/kit.sh). */
 #define VJ_GUEST_KIT VJ_DATADIR "/guest-kit.tar"

@@ -16,14 +16,23 @@ UNIT_LINK_hvd := $(B)/san/lib/libhvd.a $(B)/san/lib/libvjcommon.a $(HVD_LIBS)
 $(B)/hvd/hvd: $(B)/hvd/main.o $(LIBHVD) $(LIBCOMMON)
 	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^ $(HVD_LIBS)
 
-all: $(B)/hvd/hvd
-programs: $(B)/hvd/hvd
+# vmrelay (hvd/relay/): one per VM, holds its agent channel and running
+# commands across hvd restarts. Its own program, not a room of hvd's archive;
+# it takes the pieces it shares with hvd (agent messages, paths, logging)
+# from that archive.
+RELAY_SRCS := $(call lib_srcs,hvd/relay/*.c)
+$(B)/hvd/vmrelay: $(RELAY_SRCS:%.c=$(B)/%.o) $(LIBHVD) $(LIBCOMMON)
+	$(CC) $(VJ_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+all: $(B)/hvd/hvd $(B)/hvd/vmrelay
+programs: $(B)/hvd/hvd $(B)/hvd/vmrelay
 
 .PHONY: install-hvd
 install: install-hvd
-install-hvd: $(B)/hvd/hvd
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/vmjob
+install-hvd: $(B)/hvd/hvd $(B)/hvd/vmrelay
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/vmjob $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(B)/hvd/hvd $(DESTDIR)$(SBINDIR)/hvd
+	install -m 0755 $(B)/hvd/vmrelay $(DESTDIR)$(LIBEXECDIR)/vmrelay
 	@# The site's configuration is never overwritten.
 	test -e $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf || \
 		install -m 0644 etc/hvd.conf $(DESTDIR)$(SYSCONFDIR)/vmjob/hvd.conf

@@ -17,9 +17,7 @@
 
 #define HELLO_INTERVAL_MS 500
 
-/* One attempt; -1 with errno set (the caller retries on ENOENT and
- * ECONNREFUSED while libvirt brings the socket up). */
-static int try_connect(const char *path)
+int hv_agent_try_connect(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -64,7 +62,7 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 	cleanup_close int fd = -1;
 	/* libvirt creates the socket as it starts QEMU; allow a moment for it. */
 	while (fd < 0) {
-		fd = try_connect(path);
+		fd = hv_agent_try_connect(path);
 		if (fd >= 0)
 			break;
 		if (errno != ENOENT && errno != ECONNREFUSED)
@@ -75,6 +73,13 @@ int hv_agent_connect(const char *path, const char *job, long long deadline_ms,
 			return vj_err_set(err, ECANCELED, "destroyed during start-up");
 		usleep(100 * 1000);
 	}
+	return hv_agent_handshake(vj_steal_fd(fd), job, deadline_ms, rd, aborted, ud, err);
+}
+
+int hv_agent_handshake(int fd_in, const char *job, long long deadline_ms, struct vj_reader *rd,
+		       hv_abort_fn aborted, void *ud, struct vj_err *err)
+{
+	cleanup_close int fd = fd_in;
 	long long next_hello = 0;
 	for (;;) {
 		long long now = hv_now_ms();

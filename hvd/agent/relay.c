@@ -1,106 +1,180 @@
 #include "relay.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentconn.h"
 #include "agentmsg.h"
+#include "base/config.h"
+#include "base/fsutil.h"
+#include "base/spawn.h"
 #include "cleanup.h"
-#include "hostcmd.h"
+#include "gateway/fsexport.h"
 #include "identity.h"
 #include "server/auth.h"
 #include "kv.h"
 #include "base/log.h"
 #include "server/reply.h"
 #include "names.h"
+#include "paths.h"
 #include "vm/vmlife.h"
 
-#define CLIENT_STREAM 1u /* the client always uses stream 1 (docs/internals.md) */
 #define MAX_GROUPS 1024
+#define RELAY_EXIT_MS 5000 /* a relay ends at once when QEMU goes; then SIGKILL */
 
-/* Send ERROR msg to the client of st and end the stream (slock held). */
-static void end_stream_locked(struct hv_stream *st, const char *msg)
+static void relay_paths(const struct hv_vm *vm, char agent[PATH_MAX + 16],
+			char control[PATH_MAX + 16], char log[PATH_MAX + 16])
 {
-	if (st->done)
-		return;
-	struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	vj_kv_add_str(&kv, "msg", msg);
-	if (!kv.oom)
-		vj_frame_write(st->client_fd, VJ_ERROR, CLIENT_STREAM, kv.data, kv.len, NULL);
-	vj_kv_free(&kv);
-	st->done = true;
-	eventfd_write(st->done_fd, 1);
+	snprintf(agent, PATH_MAX + 16, "%s/agent.sock", vm->run_dir);
+	snprintf(control, PATH_MAX + 16, "%s/relay.sock", vm->run_dir);
+	snprintf(log, PATH_MAX + 16, "%s/relay.log", vm->run_dir);
 }
 
-static struct hv_stream *stream_locked(struct hv_vm *vm, uint32_t id)
+int hv_relay_spawn(struct hv_vm *vm, struct vj_err *err)
 {
-	struct hv_stream *st = vm->streams;
-	while (st && st->id != id)
-		st = st->next;
-	return st;
+	char agent[PATH_MAX + 16], control[PATH_MAX + 16], log[PATH_MAX + 16];
+	relay_paths(vm, agent, control, log);
+	char *argv[] = {(char *)VJ_VMRELAY, "--agent", agent, "--control", control, "--job",
+			vm->d.job, NULL};
+	pid_t pid = hv_spawn_logged(argv, log, err);
+	if (pid < 0)
+		return vj_err_prefix(err, "cannot start the VM's relay");
+	vm->relay_pid = pid;
+	vm->relay_child = true;
+	hv_debug("job %s: relay pid %d", vm->d.job, (int)pid);
+	return 0;
 }
 
-/* Is stream id one of the VM's, still running? */
-static bool find_live(struct hv_vm *vm, uint32_t id)
+/* A relay we started that has exited: reaped, with how it ended. */
+static bool relay_exited(struct hv_vm *vm, char *how, size_t howsz)
 {
-	pthread_mutex_lock(&vm->slock);
-	struct hv_stream *st = stream_locked(vm, id);
-	bool live = st && !st->done;
-	pthread_mutex_unlock(&vm->slock);
-	return live;
+	if (!vm->relay_child || vm->relay_pid <= 0)
+		return false;
+	int st;
+	if (waitpid(vm->relay_pid, &st, WNOHANG) != vm->relay_pid)
+		return false;
+	vm->relay_pid = 0;
+	if (WIFEXITED(st))
+		snprintf(how, howsz, "exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(how, howsz, "was killed by signal %d", WTERMSIG(st));
+	return true;
 }
 
-static void dispatch(struct hv_vm *vm, const struct vj_frame *f)
+static bool relay_aborted(void *ud)
 {
-	enum hv_agent_action act = hv_agent_msg_action(f);
-	if (act == HV_AGENT_HOST) {
-		hv_hostcmd_from_agent(vm, f);
-		return;
+	struct hv_vm *vm = ud;
+	char how[64];
+	if (relay_exited(vm, how, sizeof(how))) {
+		vm->relay_failed = true;
+		return true;
 	}
-	if (act == HV_AGENT_DROP) {
+	return hv_vm_aborted(vm);
+}
+
+int hv_relay_connect(struct hv_vm *vm, long long deadline_ms, bool adopt, struct vj_err *err)
+{
+	char agent[PATH_MAX + 16], control[PATH_MAX + 16], log[PATH_MAX + 16];
+	relay_paths(vm, agent, control, log);
+	vm->relay_failed = false;
+	/* After a restart the relay that served the VM still does; if it is
+	 * gone (or the VM predates relays), a new one takes the channel over. */
+	int fd = -1;
+	if (adopt) {
+		int old = hv_agent_try_connect(control);
+		if (old >= 0)
+			fd = hv_agent_handshake(old, vm->d.job, deadline_ms, &vm->agent_rd,
+						relay_aborted, vm, err);
+		else if (errno != ENOENT && errno != ECONNREFUSED)
+			return vj_err_sys(err, errno, "cannot connect to the VM's relay %s", control);
+		else if (hv_relay_spawn(vm, err))
+			return -1;
+		else
+			hv_info("job %s: its VM had no relay running; started one", vm->d.job);
+	}
+	if (!adopt || vm->relay_child)
+		fd = hv_agent_connect(control, vm->d.job, deadline_ms, &vm->agent_rd, relay_aborted,
+				      vm, err);
+	if (fd < 0) {
+		if (vm->relay_failed) {
+			char last[256];
+			hv_file_last_line(log, last, sizeof(last));
+			vj_err_set(err, EPIPE, "the VM's relay ended (%s)", last[0] ? last : "no message");
+		}
+		return -1;
+	}
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 0 &&
+	    cr.pid != vm->relay_pid) {
+		vm->relay_pid = cr.pid; /* an earlier hvd's: not our child */
+		vm->relay_child = false;
+	}
+	vm->agent_fd = fd;
+	return 0;
+}
+
+void hv_relay_reap(struct hv_vm *vm)
+{
+	if (vm->relay_pid <= 0)
+		return;
+	char how[64];
+	for (int t = 0; t < RELAY_EXIT_MS / 50; t++) {
+		if (vm->relay_child ? relay_exited(vm, how, sizeof(how)) : hv_pid_gone(vm->relay_pid)) {
+			vm->relay_pid = 0;
+			return;
+		}
+		/* It ends by itself once QEMU closes the channel; one whose QEMU
+		 * never ran waits for nothing. */
+		if (t == 2000 / 50)
+			kill(vm->relay_pid, SIGTERM);
+		usleep(50 * 1000);
+	}
+	hv_warn("job %s: the VM's relay (pid %d) did not end with its VM; killing it", vm->d.job,
+		(int)vm->relay_pid);
+	kill(vm->relay_pid, SIGKILL);
+	if (vm->relay_child)
+		waitpid(vm->relay_pid, NULL, 0);
+	vm->relay_pid = 0;
+}
+
+/* What the relay asks: slurmstepd's sample of the VM before a task's end
+ * reaches Slurm (accounting, docs/accounting.md). */
+static void from_relay(struct hv_vm *vm, const struct vj_frame *f)
+{
+	uint64_t stream = 0;
+	if (f->type != VJ_RELAY_ENDING ||
+	    vj_kv_get_u64(f->payload, f->len, "stream", 1, UINT32_MAX, false, &stream, NULL)) {
 		if (f->type != VJ_HELLO) /* HELLO: the agent answering one of ours */
-			hv_debug("job %s: agent sent unexpected %s on stream %u; dropped", vm->d.job,
-				 vj_type_name(f->type), f->stream);
+			hv_debug("job %s: relay sent unexpected %s; dropped", vm->d.job,
+				 vj_type_name(f->type));
 		return;
 	}
-	bool ends = act == HV_AGENT_END;
-	/* A task ends: its job's accounting gets the VM's use up to now before
-	 * the task's end reaches Slurm, which may end the job, and the VM. Only
-	 * for a live stream: a guest's made-up ends must not drive slurmstepd. */
-	if (ends && vm->job_spool && find_live(vm, f->stream))
+	if (vm->job_spool)
 		hv_vm_sample_job(vm);
-	pthread_mutex_lock(&vm->slock);
-	struct hv_stream *st = stream_locked(vm, f->stream);
-	if (!st || st->done) {
-		pthread_mutex_unlock(&vm->slock);
-		return; /* a stream whose client left; the guest may still talk */
-	}
-	if (act == HV_AGENT_MALFORMED) {
-		end_stream_locked(st, "the VM's agent sent a malformed reply");
-		pthread_mutex_unlock(&vm->slock);
-		return;
-	}
-	/* A failed write means the client left; its thread notices and kills. */
-	vj_frame_write(st->client_fd, f->type, CLIENT_STREAM, f->payload, f->len, NULL);
-	if (ends) {
-		st->done = true;
-		eventfd_write(st->done_fd, 1);
-	}
-	pthread_mutex_unlock(&vm->slock);
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_u64(&kv, "stream", stream);
+	if (!kv.oom)
+		hv_agent_send(vm, VJ_RELAY_SAMPLED, 0, kv.data, kv.len, NULL);
 }
 
 void hv_relay_end_all(struct hv_vm *vm, const char *msg)
 {
 	pthread_mutex_lock(&vm->slock);
+	bool was = vm->agent_gone;
 	vm->agent_gone = true;
-	for (struct hv_stream *st = vm->streams; st; st = st->next)
-		end_stream_locked(st, msg);
 	pthread_mutex_unlock(&vm->slock);
+	if (was)
+		return;
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "msg", msg);
+	if (!kv.oom)
+		hv_agent_send(vm, VJ_RELAY_END_ALL, 0, kv.data, kv.len, NULL);
 }
 
 static void *reader_main(void *arg)
@@ -117,12 +191,12 @@ static void *reader_main(void *arg)
 			why = err.code == EPROTO ? "sent a malformed frame" : strerror(err.code);
 			break;
 		}
-		dispatch(vm, &f);
+		from_relay(vm, &f);
 		free(f.payload);
 	}
-	char msg[128];
-	snprintf(msg, sizeof(msg), "the VM of job %s stopped", vm->d.job);
-	hv_relay_end_all(vm, msg);
+	pthread_mutex_lock(&vm->slock);
+	vm->agent_gone = true;
+	pthread_mutex_unlock(&vm->slock);
 	if (hv_vm_mark_stopped(vm))
 		hv_warn("job %s: agent channel %s; the VM is considered stopped", vm->d.job, why);
 	return NULL;
@@ -218,75 +292,39 @@ int hv_agent_send(struct hv_vm *vm, uint16_t type, uint32_t stream, const void *
 	return rc;
 }
 
-/* Forward the client's complete frames in r; -1 if it sent garbage. */
-static int forward_client(struct hv_vm *vm, struct hv_stream *st, struct vj_reader *r)
+/* One frame to the relay with fd attached to its first byte. */
+static int send_with_fd(struct hv_vm *vm, uint16_t type, const struct vj_kvbuf *kv, int fd,
+			struct vj_err *err)
 {
-	struct vj_frame f;
-	int rc;
-	while ((rc = vj_reader_next(r, &f)) > 0) {
-		if (f.stream & VJ_HOST_STREAM)
-			hv_hostcmd_from_client(vm, st, &f);
-		else if (f.stream == CLIENT_STREAM &&
-		    (f.type == VJ_STDIN || f.type == VJ_SIGNAL || f.type == VJ_WINSIZE))
-			hv_agent_send(vm, f.type, st->id, f.payload, f.len, NULL);
-		free(f.payload);
-	}
-	if (rc < 0)
-		hv_warn("job %s: client sent a malformed frame; ending its command", vm->d.job);
+	uint8_t hdr[VJ_FRAME_HDR];
+	vj_frame_header(hdr, type, 0, (uint32_t)kv->len);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = {hdr, sizeof(hdr)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	pthread_mutex_lock(&vm->agent_wlock);
+	ssize_t w;
+	do
+		w = sendmsg(vm->agent_fd, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	int rc = 0;
+	if (w < 0)
+		rc = vj_err_sys(err, errno, "cannot pass the command to the VM's relay");
+	else if ((size_t)w < sizeof(hdr))
+		rc = vj_write_all(vm->agent_fd, hdr + w, sizeof(hdr) - (size_t)w, err);
+	if (!rc)
+		rc = vj_write_all(vm->agent_fd, kv->data, kv->len, err);
+	pthread_mutex_unlock(&vm->agent_wlock);
 	return rc;
-}
-
-static void relay_loop(struct hv_vm *vm, struct hv_stream *st, int cfd, struct vj_reader *r)
-{
-	bool reading = true, gone = false;
-	/* Frames that arrived together with the request are already buffered. */
-	if (forward_client(vm, st, r) < 0)
-		gone = true;
-	while (!gone) {
-		/* After a half-close (no more input) only POLLHUP says the client left. */
-		struct pollfd pfd[2] = {{.fd = cfd, .events = reading ? POLLIN : 0},
-					{.fd = st->done_fd, .events = POLLIN}};
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (!reading && (pfd[0].revents & (POLLHUP | POLLERR)))
-			gone = true;
-		if (!reading || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		struct vj_err rerr;
-		long n = vj_reader_fill(r, cfd, &rerr);
-		if (n < 0 && (rerr.code == EAGAIN || rerr.code == EINTR))
-			continue;
-		if (n < 0 || (n == 0 && (pfd[0].revents & (POLLHUP | POLLERR)))) {
-			gone = true;
-			break;
-		}
-		if (n == 0) {
-			reading = false;
-			continue;
-		}
-		if (forward_client(vm, st, r) < 0)
-			gone = true;
-	}
-	pthread_mutex_lock(&vm->slock);
-	bool done = st->done;
-	st->done = true; /* no more frames to this client */
-	pthread_mutex_unlock(&vm->slock);
-	if (!done) {
-		/* The client left before EXIT: the command must not outlive it. */
-		struct vj_kvbuf kv;
-		vj_kv_init(&kv);
-		vj_kv_add_str(&kv, "sig", "9");
-		if (!kv.oom)
-			hv_agent_send(vm, VJ_SIGNAL, st->id, kv.data, kv.len, NULL);
-		vj_kv_free(&kv);
-		hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL",
-			vm->d.job, st->id);
-	}
 }
 
 /* The VM of job, referenced, if it is ready and the peer may use it; else
@@ -309,71 +347,57 @@ static struct hv_vm *exec_target(const char *job, const struct ucred *peer, stru
 	return ok ? vm : NULL;
 }
 
-/* Enter st into the VM's streams under a fresh id. */
-static int stream_attach(struct hv_vm *vm, struct hv_stream *st, struct vj_err *err)
+/* A fresh stream id, unique per VM for its lifetime; 0 is the connection. */
+static int stream_id(struct hv_vm *vm, uint32_t *id, struct vj_err *err)
 {
 	pthread_mutex_lock(&vm->slock);
-	if (vm->agent_gone) {
-		pthread_mutex_unlock(&vm->slock);
-		return vj_err_set(err, EPIPE, "the VM of job %s stopped", vm->d.job);
-	}
-	/* Stream ids are unique per VM for its lifetime; 0 is the connection. */
-	st->id = vm->next_stream++;
+	bool gone = vm->agent_gone;
+	*id = vm->next_stream++;
 	if (vm->next_stream == 0 || (vm->next_stream & VJ_HOST_STREAM))
 		vm->next_stream = 1; /* the guest's own streams have that bit */
-	st->next = vm->streams;
-	vm->streams = st;
 	pthread_mutex_unlock(&vm->slock);
-	return 0;
+	return gone ? vj_err_set(err, EPIPE, "the VM of job %s stopped", vm->d.job) : 0;
 }
 
-static void stream_detach(struct hv_vm *vm, struct hv_stream *st)
-{
-	pthread_mutex_lock(&vm->slock);
-	hv_hostcmd_end_locked(vm, st, "vmjob: the job step ended before this command did");
-	for (struct hv_stream **pp = &vm->streams; *pp; pp = &(*pp)->next)
-		if (*pp == st) {
-			*pp = st->next;
-			break;
-		}
-	pthread_mutex_unlock(&vm->slock);
-}
-
-/* Run the request's command in vm and relay it to cfd until it ends. -1 with
- * err only before the stream starts; once it runs, its end (EXIT or ERROR)
- * is the reply. */
+/* Pass the client and its command to the VM's relay, which runs it and
+ * relays it to its end (hvd/relay/): from here on the client's bytes never
+ * pass through hvd, so hvd may restart while the command runs. */
 static int exec_stream(const struct hv_config *cfg, struct hv_vm *vm, int cfd,
 		       struct vj_reader *rd, const struct ucred *peer, const void *p, size_t len,
 		       struct vj_err *err)
 {
-	cleanup_kv struct vj_kvbuf kv;
-	vj_kv_init(&kv);
-	if (agent_request(vm, peer, p, len, &kv, err) < 0)
+	cleanup_kv struct vj_kvbuf exec = VJ_KV_INIT;
+	if (agent_request(vm, peer, p, len, &exec, err) < 0)
 		return -1;
-	cleanup_close int done_fd = eventfd(0, EFD_CLOEXEC);
-	if (done_fd < 0)
-		return vj_err_sys(err, errno, "eventfd");
 	/* Host commands for a task's vmexec only: a root client (hvctl exec
 	 * by an admin) would run the guest's commands as root. */
 	uint64_t hostcmd = 0;
 	vj_kv_get_u64(p, len, "hostcmd", 0, 1, true, &hostcmd, NULL);
-	struct hv_stream st = {.client_fd = cfd, .done_fd = done_fd, .cfg = cfg,
-			       .hostcmds = hostcmd == 1 && peer->uid != 0};
-	if (stream_attach(vm, &st, err))
+	uint32_t id;
+	if (stream_id(vm, &id, err))
 		return -1;
-	hv_info("job %s: exec stream %u for uid %u (pid %d)", vm->d.job, st.id,
-		(unsigned)peer->uid, (int)peer->pid);
-	struct vj_err serr;
-	if (hv_agent_send(vm, VJ_EXEC, st.id, kv.data, kv.len, &serr) < 0) {
-		char msg[1200];
-		snprintf(msg, sizeof(msg), "cannot reach the agent of job %s: %s", vm->d.job, serr.msg);
-		pthread_mutex_lock(&vm->slock);
-		end_stream_locked(&st, msg);
-		pthread_mutex_unlock(&vm->slock);
-	} else {
-		relay_loop(vm, &st, cfd, rd);
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_u64(&kv, "stream", id);
+	vj_kv_add_u64(&kv, "hostcmds", hostcmd == 1 && peer->uid != 0);
+	vj_kv_add(&kv, "exec", exec.data, exec.len);
+	/* Where the guest's working directory is the host's too (host commands). */
+	for (unsigned i = 0; i < cfg->nexports; i++) {
+		char e[PATH_MAX];
+		struct vj_err ignored;
+		if (!hv_fs_export_path(cfg, i, vm->d.uid, vm->d.gid, e, sizeof(e), &ignored))
+			vj_kv_add_str(&kv, "shared", e);
 	}
-	stream_detach(vm, &st);
+	if (rd->len)
+		vj_kv_add(&kv, "pending", rd->buf, rd->len);
+	if (kv.oom || kv.len > (3u << 20) - VJ_FRAME_HDR)
+		return vj_err_set(err, E2BIG, "exec request too large");
+	struct vj_err serr;
+	if (send_with_fd(vm, VJ_RELAY_EXEC, &kv, cfd, &serr))
+		return vj_err_set(err, EPIPE, "cannot reach the agent of job %s: %s", vm->d.job,
+				  serr.msg);
+	rd->len = 0; /* the relay has it */
+	hv_info("job %s: exec stream %u for uid %u (pid %d)", vm->d.job, id, (unsigned)peer->uid,
+		(int)peer->pid);
 	return 0;
 }
 

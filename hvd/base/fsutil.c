@@ -110,3 +110,37 @@ void hv_file_last_line(const char *path, char *out, size_t outsz)
 			*p = '?'; /* output of a guest or a child: no control characters in our messages */
 	hv_path(out, outsz, "%.*s", (int)(outsz - 1), start);
 }
+
+bool hv_path_plain(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (const char *p = path; (p = strchr(p, '/')); p++) {
+		size_t len = strcspn(p + 1, "/");
+		if ((len == 1 && p[1] == '.') || (len == 2 && p[1] == '.' && p[2] == '.'))
+			return false;
+	}
+	return true;
+}
+
+bool hv_path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	return !strncmp(path, prefix, n) && (n == 1 || path[n] == '\0' || path[n] == '/');
+}
+
+bool hv_pid_gone(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}

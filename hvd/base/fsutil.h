@@ -2,6 +2,7 @@
 #ifndef HV_FSUTIL_H
 #define HV_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -13,6 +14,15 @@ int hv_mkdir_p(const char *path, mode_t mode, struct vj_err *err);
  * Non-recursive on purpose: hvd never puts subdirectories in a VM's dirs,
  * and a symlink planted there is unlinked, never followed. ENOENT is fine. */
 int hv_rmdir_flat(const char *dir, struct vj_err *err);
+/* Is path absolute and free of "." and ".." components (so a prefix test
+ * on it means what it says)? */
+bool hv_path_plain(const char *path);
+/* Is the plain path prefix itself or below it (trailing slashes of prefix
+ * ignored; "/" holds everything)? */
+bool hv_path_under(const char *path, const char *prefix);
+/* Is pid gone (no such process, or a zombie nobody reaped yet)? For
+ * processes hvd did not start (an earlier hvd's), which it cannot wait for. */
+bool hv_pid_gone(pid_t pid);
 /* Milliseconds on the monotonic clock. */
 long long hv_now_ms(void);
 

@@ -7,13 +7,19 @@
 
 static bool use_stderr = true;
 static int level = LOG_INFO;
+static const char *ident = "hvd";
 
 void hv_log_init(bool to_stderr, int max_level)
 {
 	use_stderr = to_stderr;
 	level = max_level;
 	if (!to_stderr)
-		openlog("hvd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void hv_log_name(const char *name)
+{
+	ident = name;
 }
 
 void hv_log_set_level(int max_level)
@@ -55,5 +61,6 @@ void hv_log(int prio, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	static const char *tag[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
 	/* One fprintf per line: stdio locks the stream, so threads never interleave. */
-	fprintf(stderr, "%s.%03ld hvd %s: %s\n", stamp, ts.tv_nsec / 1000000, tag[prio & 7], line);
+	fprintf(stderr, "%s.%03ld %s %s: %s\n", stamp, ts.tv_nsec / 1000000, ident, tag[prio & 7],
+		line);
 }

@@ -8,6 +8,9 @@
 
 void hv_log_init(bool to_stderr, int max_level);
 void hv_log_set_level(int max_level);
+/* The program's name in each line (default "hvd"; vmrelay sets its own),
+ * before hv_log_init. name must outlive the program. */
+void hv_log_name(const char *name);
 /* "error", "warning", "info", "debug" -> LOG_*; -1 if unknown. */
 int hv_log_level_parse(const char *name);
 void hv_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

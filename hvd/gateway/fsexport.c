@@ -248,47 +248,22 @@ void hv_fs_stop(struct hv_vm *vm)
 
 bool hv_fs_shared(const struct hv_config *c, uid_t uid, gid_t gid, const char *path)
 {
-	if (path[0] != '/')
+	if (!hv_path_plain(path))
 		return false;
-	for (const char *p = path; (p = strchr(p, '/')); p++) {
-		size_t len = strcspn(p + 1, "/");
-		if ((len == 1 && p[1] == '.') || (len == 2 && p[1] == '.' && p[2] == '.'))
-			return false;
-	}
 	for (unsigned i = 0; i < c->nexports; i++) {
 		char e[PATH_MAX];
 		struct vj_err ignored;
-		if (hv_fs_export_path(c, i, uid, gid, e, sizeof(e), &ignored))
-			continue;
-		size_t n = strlen(e);
-		while (n > 1 && e[n - 1] == '/')
-			n--;
-		if (!strncmp(path, e, n) &&
-		    (n == 1 || path[n] == '\0' || path[n] == '/'))
+		if (!hv_fs_export_path(c, i, uid, gid, e, sizeof(e), &ignored) &&
+		    hv_path_under(path, e))
 			return true;
 	}
 	return false;
 }
 
-/* Is pid gone (no such process, or a zombie nobody reaped yet)? */
-static bool pid_dead(pid_t pid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
-}
-
 int hv_fs_dead(const struct hv_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nfs; i++)
-		if (vm->fs_pids[i] > 0 && pid_dead(vm->fs_pids[i]))
+		if (vm->fs_pids[i] > 0 && hv_pid_gone(vm->fs_pids[i]))
 			return (int)i;
 	return -1;
 }

@@ -65,15 +65,14 @@ static void *adopt_main(void *arg)
 		vj_err_clear(&err);
 	}
 	long long deadline = hv_now_ms() + (long long)cfg->boot_timeout * 1000;
-	int fd = -1;
+	int rc = -1;
 	/* QEMU made the socket when the domain started; if someone removed it
 	 * since, no amount of waiting brings it back. */
 	if (access(agent, F_OK) < 0)
 		vj_err_sys(&err, errno, "its agent socket %s is gone", agent);
 	else
-		fd = hv_agent_connect(agent, vm->d.job, deadline, &vm->agent_rd, hv_vm_aborted, vm, &err);
-	if (fd >= 0) {
-		vm->agent_fd = fd;
+		rc = hv_relay_connect(vm, deadline, true, &err);
+	if (rc == 0) {
 		if (hv_relay_start(vm, &err) == 0) {
 			hv_table_lock();
 			bool ab = vm->abort;

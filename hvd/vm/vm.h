@@ -18,24 +18,6 @@
 
 enum hv_vm_state { HV_VM_BOOTING, HV_VM_READY, HV_VM_STOPPED, HV_VM_DESTROYING };
 
-/* A client's exec session relayed to the agent on stream `id`. */
-struct hv_config;
-
-#define HV_MAX_HOSTCMDS 64 /* host commands open at once per exec stream */
-
-struct hv_stream {
-	uint32_t id;
-	int client_fd;
-	int done_fd;  /* eventfd: the reader thread ended the stream (EXIT/ERROR) */
-	bool done;
-	/* Host commands (agent/hostcmd.c): the client runs them for the guest
-	 * (vmexec asks for it; never a root client), the guest's open ones. */
-	bool hostcmds;
-	const struct hv_config *cfg; /* its export list: which cwds are shared */
-	uint32_t host[HV_MAX_HOSTCMDS]; /* stream ids, 0 = free */
-	struct hv_stream *next;
-};
-
 struct hv_vm {
 	/* What it is (base/vmdesc.h): fixed at creation, but for virt and the
 	 * phase times, which are set under the table lock once it is ready. */
@@ -60,9 +42,14 @@ struct hv_vm {
 	pthread_t reader;
 	bool reader_running;
 
-	/* exec streams, under slock */
+	/* Its relay (agent/relay.h), which holds the agent channel and the
+	 * running commands; agent_fd is the connection to it. relay_child: we
+	 * started it (else an earlier hvd did). */
+	pid_t relay_pid;
+	bool relay_child, relay_failed;
+
+	/* under slock: stream ids handed out; no new commands once gone */
 	pthread_mutex_t slock;
-	struct hv_stream *streams;
 	uint32_t next_stream;
 	bool agent_gone;
 

@@ -213,6 +213,7 @@ static void undo_domain(struct build *b)
 	struct vj_err err = {0};
 	if (hv_domain_destroy(b->vm->domain, &err) < 0)
 		hv_err("job %s: %s", b->vm->d.job, err.msg);
+	hv_relay_reap(b->vm);
 	hv_fs_stop(b->vm); /* after the domain: its channels are closed by now */
 }
 
@@ -239,13 +240,14 @@ static int agent(struct build *b, struct vj_err *err)
 {
 	struct hv_vm *vm = b->vm;
 	long long deadline = hv_now_ms() + (long long)b->cfg->boot_timeout * 1000;
-	int fd = hv_agent_connect(b->agent, vm->d.job, deadline, &vm->agent_rd, hv_vm_aborted, vm, err);
-	if (fd < 0) {
-		if (err->code == ETIMEDOUT || err->code == EPIPE)
+	/* The relay holds the channel from now on (agent/relay.h). */
+	if (hv_relay_spawn(vm, err))
+		return -1;
+	if (hv_relay_connect(vm, deadline, false, err)) {
+		if ((err->code == ETIMEDOUT || err->code == EPIPE) && !vm->relay_failed)
 			boot_failed(b, err);
 		return -1;
 	}
-	vm->agent_fd = fd;
 	b->t_agent = since(b);
 	b->spec.d.t_image = b->t_image, b->spec.d.t_scratch = b->t_scratch;
 	b->spec.d.t_domain = b->t_domain, b->spec.d.t_agent = b->t_agent;

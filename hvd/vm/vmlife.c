@@ -51,6 +51,7 @@ void hv_vm_teardown(struct hv_vm *vm)
 	hv_relay_stop(vm);
 	if (hv_domain_destroy(vm->domain, &err) < 0)
 		hv_err("job %s: %s", vm->d.job, err.msg);
+	hv_relay_reap(vm);
 	hv_fs_stop(vm); /* after the domain: its channels are closed by now */
 	if (hv_rmdir_flat(vm->disk_dir, &err))
 		hv_err("job %s: %s", vm->d.job, err.msg);

@@ -17,6 +17,10 @@
 #include "hvdexec.h"
 #include "vmexec.h"
 
+/* How long a task waits for an hvd that is not there (a restart), as the
+ * plugin waits for one before the step's CREATE (remote.c). */
+#define VMEXEC_HVD_WAIT_S 10
+
 static const char *need_env(const char *name)
 {
 	const char *v = getenv(name);
@@ -123,7 +127,9 @@ int main(int argc, char **argv)
 		cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 		if (vmexec_build_request(&rq, &kv, &err) < 0)
 			vmexec_die(&err);
-		sock = vj_exec_start(sockpath, &kv, &err);
+		/* hvd restarting between the step's CREATE and here: wait as the
+		 * plugin's CREATE does for an absent hvd. */
+		sock = vj_exec_start_wait(sockpath, &kv, VMEXEC_HVD_WAIT_S, &err);
 		if (sock < 0)
 			vmexec_die(&err);
 	}

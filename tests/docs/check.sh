@@ -52,7 +52,7 @@ out=$(python3 tests/docs/messages.py --check docs/admin-guide.md 2>&1); rc=$?
 check "docs/admin-guide.md explains every error message ($(tail -n1 <<< "$out" | sed 's/^ *//'))" [ $rc = 0 ]
 
 # --- command-line conventions
-progs=("$B/hvd/hvd" "$B/hvctl/hvctl" "$B/fsgateway/vmfs-server" "$B/fsgateway/vmfs-client"
+progs=("$B/hvd/hvd" "$B/hvd/vmrelay" "$B/hvctl/hvctl" "$B/fsgateway/vmfs-server" "$B/fsgateway/vmfs-client"
 	"$B/spank-plugin/vmexec" "$B/imagetool/vmjob-image" "$B/images/agent/vmagent")
 for p in "${progs[@]}"; do
 	n=$(basename "$p")

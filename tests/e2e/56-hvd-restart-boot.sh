@@ -7,13 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 booting() { hvctl vms 2>/dev/null | grep -qE "^$1 +[^ ]+ +[^ ]+ +booting"; }
-restart_hvd() { # SIGNAL: stop the cluster's hvd with it and start it again
-	local pid
-	pid=$(cat /run/vmjob/hvd.pid)
-	kill "-$1" "$pid"
-	wait_until 30 not test -e "/proc/$pid"
-	/usr/local/sbin/hvd -c /etc/vmjob/hvd.conf
-}
 
 for sig in KILL TERM; do
 	j=$(submit "$ALICE" --vm-image="$IMAGE" -o "boot-$sig.txt" --wrap 'echo ran-in-$(hostname)')

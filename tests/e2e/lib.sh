@@ -57,8 +57,19 @@ leftovers() {
 	local j=$1
 	virsh -c qemu:///system list --all --name 2>/dev/null | grep -x "vmjob-$j"
 	ls -d "/var/lib/vmjob/vm/$j" "/run/vmjob/vm/$j" 2>/dev/null
+	pgrep -af "vmrelay .*--job $j\$"
 	true
 }
 no_leftovers() { [ -z "$(leftovers "$1")" ]; }
+
+# restart_hvd SIGNAL: stop the cluster's hvd with it and start it again at
+# once with the same command line, as systemd's Restart= or an upgrade would.
+restart_hvd() { # SIGNAL: stop the cluster's hvd with it and start it again
+	local pid
+	pid=$(cat /run/vmjob/hvd.pid)
+	kill "-$1" "$pid"
+	wait_until 30 not test -e "/proc/$pid"
+	/usr/local/sbin/hvd -c /etc/vmjob/hvd.conf
+}
 
 show_file() { echo "  --- $1:"; sed 's/^/  | /' "$1" 2>/dev/null | head -40; }
