@@ -221,6 +221,7 @@ const char *vj_type_name(uint16_t type)
 	case VJ_EXIT: return "EXIT";
 	case VJ_ERROR: return "ERROR";
 	case VJ_HOSTCMD: return "HOSTCMD";
+	case VJ_FLOW: return "FLOW";
 	case VJ_REQ_CREATE: return "CREATE";
 	case VJ_REQ_DESTROY: return "DESTROY";
 	case VJ_REQ_LIST: return "LIST";

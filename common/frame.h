@@ -32,6 +32,10 @@ enum vj_type {
 	VJ_WINSIZE = 8, /* kv rows cols */
 	VJ_EXIT = 9,    /* kv status=N (exited) or signal=N (killed), core=0/1 */
 	VJ_ERROR = 10,  /* kv msg: the request failed; ends the stream */
+	VJ_FLOW = 12,   /* kv stop=1|0, both directions: the sender's side of the
+	                   stream is full (send no more data) or has room again;
+	                   host->agent: the client does not take STDOUT/STDERR,
+	                   agent->host: the command does not read STDIN */
 	VJ_HOSTCMD = 11, /* guest->host, on a stream the agent opens (VJ_HOST_STREAM):
 	                    run a Slurm command on the host for the job step of
 	                    stream `parent`: kv parent arg+ env* [cwd]. The roles of

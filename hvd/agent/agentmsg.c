@@ -37,6 +37,10 @@ enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f)
 		if (vj_kv_validate(f->payload, f->len, NULL))
 			return HV_AGENT_MALFORMED;
 		return f->type == VJ_STARTED ? HV_AGENT_FORWARD : HV_AGENT_END;
+	case VJ_FLOW:
+		if (!f->stream || vj_kv_validate(f->payload, f->len, NULL))
+			return HV_AGENT_DROP;
+		return HV_AGENT_FLOW;
 	default:
 		return HV_AGENT_DROP;
 	}

@@ -15,6 +15,7 @@ enum hv_agent_action {
 	HV_AGENT_END,       /* pass to the client; the stream is over (EXIT, ERROR) */
 	HV_AGENT_MALFORMED, /* a control frame whose kv payload is broken */
 	HV_AGENT_HOST,      /* a host command's frame (VJ_HOST_STREAM): hostcmd.c */
+	HV_AGENT_FLOW,      /* FLOW (well-formed kv): the command's stdin is full or has room */
 };
 
 enum hv_agent_action hv_agent_msg_action(const struct vj_frame *f);

@@ -25,6 +25,14 @@ static void test_agent_msgs(void)
 	CHECK(hv_agent_msg_action(&d) == HV_AGENT_FORWARD); /* data is not kv */
 	d.type = VJ_EXEC; /* host->agent types coming back are dropped */
 	CHECK(hv_agent_msg_action(&d) == HV_AGENT_DROP);
+	f.len = (uint32_t)kv.len;
+	f.type = VJ_FLOW; /* a command's stdin is full: flow control, per stream */
+	CHECK(hv_agent_msg_action(&f) == HV_AGENT_FLOW);
+	f.stream = 0;
+	CHECK(hv_agent_msg_action(&f) == HV_AGENT_DROP);
+	f.stream = 3;
+	d.type = VJ_FLOW; /* not kv: dropped, not obeyed */
+	CHECK(hv_agent_msg_action(&d) == HV_AGENT_DROP);
 	vj_kv_free(&kv);
 	vj_kv_init(&kv);
 	vj_kv_add_str(&kv, "kernel", "6.1\x1b[31m");

@@ -90,7 +90,7 @@ static void start(struct relay *r, const struct vj_frame *f)
 		return;
 	}
 	struct rl_client *c = rl_find(r, (uint32_t)parent);
-	if (!c || c->holding) {
+	if (!c || !rl_client_live(c)) {
 		agent_error(r, f->stream, "vmjob: the job step of this command has ended");
 		return;
 	}
@@ -112,7 +112,7 @@ static void start(struct relay *r, const struct vj_frame *f)
 	}
 	c->host[slot] = f->stream;
 	hv_debug("job %s: host command on stream %u for step stream %u", r->job, f->stream, c->id);
-	vj_frame_write(c->fd, VJ_HOSTCMD, f->stream, kv.data, kv.len, NULL);
+	rl_to_client(r, c, VJ_HOSTCMD, f->stream, kv.data, kv.len);
 }
 
 void rl_hostcmd_from_agent(struct relay *r, const struct vj_frame *f)
@@ -123,8 +123,8 @@ void rl_hostcmd_from_agent(struct relay *r, const struct vj_frame *f)
 		unsigned slot = 0;
 		struct rl_client *c = owner(r, f->stream, &slot);
 		bool ok = f->type == VJ_STDIN || vj_kv_validate(f->payload, f->len, NULL) == 0;
-		if (c && !c->holding && ok)
-			vj_frame_write(c->fd, f->type, f->stream, f->payload, f->len, NULL);
+		if (c && rl_client_live(c) && ok)
+			rl_to_client(r, c, f->type, f->stream, f->payload, f->len);
 	}
 }
 

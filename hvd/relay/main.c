@@ -242,13 +242,21 @@ static int run(struct relay *r)
 	bool vm_up = true;
 	while (vm_up && !stop_sig) {
 		unsigned n = 0;
-		pfd[n++] = (struct pollfd){.fd = r->agent_fd, .events = POLLIN};
+		/* A client over RL_OUT_HARD (its guest ignores FLOW): stop reading
+		 * the agent until it drains; memory stays bounded. */
+		bool full = false;
+		for (struct rl_client *c = r->clients; c; c = c->next)
+			full |= c->out.len > RL_OUT_HARD;
+		pfd[n++] = (struct pollfd){.fd = full ? -1 : r->agent_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = r->listen_fd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = r->hvd_fd, .events = POLLIN};
 		long long now = hv_now_ms(), next = -1;
 		for (struct rl_client *c = r->clients; c && n < MAX_CLIENTS + 3; c = c->next) {
+			short ev = (c->reading && !c->in_paused && rl_client_live(c)) ? POLLIN : 0;
+			if (c->out.len)
+				ev |= POLLOUT;
 			who[n] = c;
-			pfd[n++] = (struct pollfd){.fd = c->fd, .events = c->reading ? POLLIN : 0};
+			pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
 			if (c->holding && (next < 0 || c->held_until < next))
 				next = c->held_until;
 		}
@@ -259,17 +267,10 @@ static int run(struct relay *r)
 			hv_err("job %s: poll: %s", r->job, strerror(errno));
 			break;
 		}
-		/* Clients first: their entries are gone once the agent's frames
-		 * or hvd end their commands. */
-		for (unsigned i = 3; i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			bool live = false;
-			for (struct rl_client *c = r->clients; c && !live; c = c->next)
-				live = c == who[i];
-			if (live)
+		/* Clients are let go only in rl_sweep, so who[] stays valid. */
+		for (unsigned i = 3; i < n; i++)
+			if (pfd[i].revents)
 				rl_client_input(r, who[i], pfd[i].revents);
-		}
 		if (pfd[2].revents && r->hvd_fd >= 0)
 			hvd_input(r);
 		if (pfd[1].revents)
@@ -277,13 +278,16 @@ static int run(struct relay *r)
 		if (pfd[0].revents)
 			vm_up = agent_input(r);
 		rl_release_due(r, hv_now_ms());
+		rl_sweep(r);
 	}
 	char msg[160];
 	if (stop_sig)
 		snprintf(msg, sizeof(msg), "the relay of job %s's VM was stopped", r->job);
 	else
 		snprintf(msg, sizeof(msg), "the VM of job %s stopped", r->job);
+	rl_release(r, 0);
 	rl_end_all(r, msg);
+	rl_drain_all(r, 3000);
 	free(pfd);
 	free(who);
 	return 0;

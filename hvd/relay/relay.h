@@ -10,10 +10,18 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "ioq.h"
 
 #define RL_MAX_HOSTCMDS 64 /* host commands open at once per command */
 #define RL_MAX_SHARED 8    /* HV_MAX_EXPORTS */
 #define RL_HOLD_MS 3000    /* how long a task's EXIT waits for hvd's sample */
+/* Output queued for one client: over HIGH the agent stops reading that
+ * command's output (FLOW stop=1), under LOW it goes on; over HARD (a guest
+ * that ignores FLOW) the relay stops reading the agent at all. */
+#define RL_OUT_HIGH (1u << 20)
+#define RL_OUT_LOW (256u << 10)
+#define RL_OUT_HARD (8u << 20)
+
 
 /* One command of a client (vmexec, hvctl exec) on the agent's stream id. */
 struct rl_client {
@@ -21,6 +29,11 @@ struct rl_client {
 	int fd;
 	struct vj_reader rd;
 	bool reading; /* false once the client half-closed (no more input) */
+	struct ioq out;     /* frames for the client, written as it takes them */
+	bool out_paused;    /* we sent the agent FLOW stop=1 for this command */
+	bool in_paused;     /* the agent sent FLOW stop=1: its stdin is full */
+	bool closing;       /* its end is queued: let go once the queue is out */
+	bool gone;          /* the client left or failed: let go now */
 	/* Host commands (hostcmd.c): whether the client runs them, where the
 	 * guest's working directory is the host's too, the open ones. */
 	bool hostcmds;
@@ -54,8 +67,21 @@ struct relay {
 void rl_from_agent(struct relay *r, const struct vj_frame *f);
 /* RELAY_EXEC from hvd (fd: the client's connection, or -1 if none came). */
 void rl_exec(struct relay *r, const struct vj_frame *f, int fd);
-/* Read what the client sent and pass it on; false once it is gone. */
-bool rl_client_input(struct relay *r, struct rl_client *c, short revents);
+/* The client's poll events: write what is queued, read what it sent. */
+void rl_client_input(struct relay *r, struct rl_client *c, short revents);
+/* One frame to the client, queued (never blocks). */
+void rl_to_client(struct relay *r, struct rl_client *c, uint16_t type, uint32_t stream,
+		  const void *p, size_t len);
+void rl_client_flush(struct relay *r, struct rl_client *c);
+/* Let go of the clients that left or have their end: after each round. */
+void rl_sweep(struct relay *r);
+/* At exit: give the clients their queued ends, for up to timeout_ms. */
+void rl_drain_all(struct relay *r, int timeout_ms);
+/* Still running: neither ended nor left. */
+static inline bool rl_client_live(const struct rl_client *c)
+{
+	return !c->holding && !c->closing && !c->gone;
+}
 /* SAMPLED from hvd, or hvd gone (stream 0: every held end). */
 void rl_release(struct relay *r, uint32_t stream);
 /* Held ends whose time is up go out. */
@@ -64,8 +90,8 @@ void rl_release_due(struct relay *r, long long now);
 void rl_end_all(struct relay *r, const char *msg);
 /* One frame to the agent; false if the channel failed. */
 bool rl_to_agent(struct relay *r, uint16_t type, uint32_t stream, const void *p, size_t len);
+/* The live client of stream id, or NULL. */
 struct rl_client *rl_find(struct relay *r, uint32_t id);
-void rl_client_free(struct relay *r, struct rl_client *c);
 
 /* hostcmd.c: Slurm commands inside a VM (hostcmd.h of hvd's past). */
 void rl_hostcmd_from_agent(struct relay *r, const struct vj_frame *f);

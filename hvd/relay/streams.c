@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent/agentmsg.h"
@@ -29,12 +30,23 @@ bool rl_to_agent(struct relay *r, uint16_t type, uint32_t stream, const void *p,
 struct rl_client *rl_find(struct relay *r, uint32_t id)
 {
 	for (struct rl_client *c = r->clients; c; c = c->next)
-		if (c->id == id)
+		if (c->id == id && !c->closing && !c->gone)
 			return c;
 	return NULL;
 }
 
-void rl_client_free(struct relay *r, struct rl_client *c)
+static void flow_to_agent(struct relay *r, struct rl_client *c, bool stop)
+{
+	if (c->out_paused == stop)
+		return;
+	c->out_paused = stop;
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_u64(&kv, "stop", stop);
+	if (!kv.oom)
+		rl_to_agent(r, VJ_FLOW, c->id, kv.data, kv.len);
+}
+
+static void client_free(struct relay *r, struct rl_client *c)
 {
 	for (struct rl_client **pp = &r->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -42,26 +54,55 @@ void rl_client_free(struct relay *r, struct rl_client *c)
 			break;
 		}
 	rl_hostcmd_end(r, c, "vmjob: the job step ended before this command did");
+	flow_to_agent(r, c, false); /* a paused command must be able to end */
 	if (c->fd >= 0)
 		close(c->fd);
 	vj_reader_free(&c->rd);
 	for (unsigned i = 0; i < c->nshared; i++)
 		free(c->shared[i]);
 	free(c->held.payload);
+	ioq_free(&c->out);
 	free(c);
 }
 
-/* The command ended (its EXIT/ERROR written or the client gone). */
-static void finish(struct relay *r, struct rl_client *c)
+/* Write what is queued for the client, as far as it takes it now. */
+void rl_client_flush(struct relay *r, struct rl_client *c)
 {
-	rl_client_free(r, c);
+	if (!c->gone && ioq_flush(&c->out, c->fd) < 0)
+		c->gone = true; /* the client left */
+	if (c->out_paused && c->out.len <= RL_OUT_LOW)
+		flow_to_agent(r, c, false);
 }
 
+/* Queue one frame for the client. Over RL_OUT_HIGH the agent is asked to
+ * stop reading this command's output (FLOW), so a client that reads slowly
+ * slows its command and no other; what was in flight still fits. */
+void rl_to_client(struct relay *r, struct rl_client *c, uint16_t type, uint32_t stream,
+		  const void *p, size_t len)
+{
+	if (c->gone)
+		return;
+	uint8_t hdr[VJ_FRAME_HDR];
+	vj_frame_header(hdr, type, stream, (uint32_t)len);
+	size_t before = c->out.len;
+	if (ioq_push(&c->out, hdr, sizeof(hdr)) < 0 || (len && ioq_push(&c->out, p, len) < 0)) {
+		hv_err("job %s: out of memory for stream %u's output; ending it", r->job, c->id);
+		c->out.len = before; /* no half frame */
+		c->gone = true;
+		return;
+	}
+	rl_client_flush(r, c);
+	if (c->out.len > RL_OUT_HIGH)
+		flow_to_agent(r, c, true);
+}
+
+/* The command's end goes last; the client is let go once it has it all. */
 static void send_end(struct relay *r, struct rl_client *c, uint16_t type, const void *p, size_t len)
 {
-	/* A failed write means the client left; nothing more to tell it. */
-	vj_frame_write(c->fd, type, CLIENT_STREAM, p, len, NULL);
-	finish(r, c);
+	rl_to_client(r, c, type, CLIENT_STREAM, p, len);
+	c->holding = false;
+	c->closing = true;
+	c->reading = false;
 }
 
 static void error_to(struct relay *r, struct rl_client *c, const char *msg)
@@ -69,15 +110,55 @@ static void error_to(struct relay *r, struct rl_client *c, const char *msg)
 	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
 	vj_kv_add_str(&kv, "msg", msg);
 	if (kv.oom)
-		finish(r, c);
+		c->gone = true;
 	else
 		send_end(r, c, VJ_ERROR, kv.data, kv.len);
 }
 
 void rl_end_all(struct relay *r, const char *msg)
 {
-	while (r->clients)
-		error_to(r, r->clients, msg);
+	for (struct rl_client *c = r->clients; c; c = c->next)
+		if (rl_client_live(c)) /* a held end is an end already */
+			error_to(r, c, msg);
+}
+
+/* The client left before its command ended: the command must not outlive it. */
+static void client_gone(struct relay *r, struct rl_client *c)
+{
+	cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
+	vj_kv_add_str(&kv, "sig", "9");
+	if (!kv.oom)
+		rl_to_agent(r, VJ_SIGNAL, c->id, kv.data, kv.len);
+	hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL", r->job,
+		c->id);
+}
+
+void rl_sweep(struct relay *r)
+{
+	for (struct rl_client *c = r->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->gone && !c->closing && !c->holding)
+			client_gone(r, c);
+		if (c->gone || (c->closing && !c->out.len))
+			client_free(r, c);
+	}
+}
+
+void rl_drain_all(struct relay *r, int timeout_ms)
+{
+	long long end = hv_now_ms() + timeout_ms;
+	for (;;) {
+		struct pollfd pfd[64];
+		unsigned n = 0;
+		for (struct rl_client *c = r->clients; c && n < 64; c = c->next) {
+			rl_client_flush(r, c);
+			if (c->out.len && !c->gone)
+				pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+		}
+		long long left = end - hv_now_ms();
+		if (!n || left <= 0 || poll(pfd, n, (int)left) < 0)
+			return;
+	}
 }
 
 /* A task ends: its EXIT waits until hvd has had slurmstepd sample the VM,
@@ -105,20 +186,16 @@ static void end_stream(struct relay *r, struct rl_client *c, const struct vj_fra
 
 void rl_release(struct relay *r, uint32_t stream)
 {
-	for (struct rl_client *c = r->clients, *next; c; c = next) {
-		next = c->next;
+	for (struct rl_client *c = r->clients; c; c = c->next)
 		if (c->holding && (!stream || c->id == stream))
 			send_end(r, c, c->held.type, c->held.payload, c->held.len);
-	}
 }
 
 void rl_release_due(struct relay *r, long long now)
 {
-	for (struct rl_client *c = r->clients, *next; c; c = next) {
-		next = c->next;
+	for (struct rl_client *c = r->clients; c; c = c->next)
 		if (c->holding && now >= c->held_until)
 			send_end(r, c, c->held.type, c->held.payload, c->held.len);
-	}
 }
 
 void rl_from_agent(struct relay *r, const struct vj_frame *f)
@@ -137,6 +214,14 @@ void rl_from_agent(struct relay *r, const struct vj_frame *f)
 	struct rl_client *c = rl_find(r, f->stream);
 	if (!c || c->holding)
 		return; /* a command whose client left; the guest may still talk */
+	if (act == HV_AGENT_FLOW) {
+		/* The command's stdin is full: stop reading its client (which
+		 * then blocks writing), not the others. */
+		uint64_t stop;
+		if (!vj_kv_get_u64(f->payload, f->len, "stop", 0, 1, false, &stop, NULL))
+			c->in_paused = stop == 1;
+		return;
+	}
 	if (act == HV_AGENT_MALFORMED) {
 		error_to(r, c, "the VM's agent sent a malformed reply");
 		return;
@@ -145,7 +230,7 @@ void rl_from_agent(struct relay *r, const struct vj_frame *f)
 		end_stream(r, c, f);
 		return;
 	}
-	vj_frame_write(c->fd, f->type, CLIENT_STREAM, f->payload, f->len, NULL);
+	rl_to_client(r, c, f->type, CLIENT_STREAM, f->payload, f->len);
 }
 
 /* Forward the client's complete frames; false if it sent garbage. */
@@ -167,49 +252,32 @@ static bool forward_client(struct relay *r, struct rl_client *c)
 	return rc == 0;
 }
 
-/* The client left before its command ended: the command must not outlive it. */
-static void client_gone(struct relay *r, struct rl_client *c)
+void rl_client_input(struct relay *r, struct rl_client *c, short revents)
 {
-	if (!c->holding) {
-		cleanup_kv struct vj_kvbuf kv = VJ_KV_INIT;
-		vj_kv_add_str(&kv, "sig", "9");
-		if (!kv.oom)
-			rl_to_agent(r, VJ_SIGNAL, c->id, kv.data, kv.len);
-		hv_info("job %s: client of stream %u left before the command ended; sent SIGKILL",
-			r->job, c->id);
-	}
-	finish(r, c);
-}
-
-bool rl_client_input(struct relay *r, struct rl_client *c, short revents)
-{
+	if (revents & POLLOUT)
+		rl_client_flush(r, c);
 	/* After a half-close (no more input) only POLLHUP says the client left. */
-	if (!c->reading) {
-		if (revents & (POLLHUP | POLLERR)) {
-			client_gone(r, c);
-			return false;
-		}
-		return true;
+	if (!c->reading || c->in_paused) {
+		if ((revents & (POLLHUP | POLLERR)) && !c->closing)
+			c->gone = true;
+		return;
 	}
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
-		return true;
+		return;
 	struct vj_err err;
 	long n = vj_reader_fill(&c->rd, c->fd, &err);
 	if (n < 0 && (err.code == EAGAIN || err.code == EINTR))
-		return true;
+		return;
 	if (n < 0 || (n == 0 && (revents & (POLLHUP | POLLERR)))) {
-		client_gone(r, c);
-		return false;
+		c->gone = true;
+		return;
 	}
 	if (n == 0) {
 		c->reading = false;
-		return true;
+		return;
 	}
-	if (!forward_client(r, c)) {
-		client_gone(r, c);
-		return false;
-	}
-	return true;
+	if (!forward_client(r, c))
+		c->gone = true;
 }
 
 void rl_exec(struct relay *r, const struct vj_frame *f, int fd)
@@ -234,11 +302,10 @@ void rl_exec(struct relay *r, const struct vj_frame *f, int fd)
 	c->reading = true;
 	c->hostcmds = hostcmds == 1;
 	vj_reader_init(&c->rd, VJ_FRAME_MAX);
-	/* Blocking writes to the client: a slow reader slows its VM's other
-	 * streams, as it did in hvd (flow control is per VM, not per stream). */
+	/* Writes to the client are queued and non-blocking (to_client). */
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	struct vj_kv_iter it;
 	struct vj_kv_entry e;
 	bool ok = true;
@@ -272,7 +339,7 @@ void rl_exec(struct relay *r, const struct vj_frame *f, int fd)
 		return;
 	}
 	for (struct rl_client *o = c->next; o; o = o->next)
-		if (o->id == c->id) {
+		if (o->id == c->id && !o->gone && !o->closing) {
 			hv_err("job %s: hvd reused stream %u; refused", r->job, c->id);
 			error_to(r, c, "vmjob: the VM's relay refused a reused stream id; try again");
 			return;
@@ -300,5 +367,5 @@ void rl_exec(struct relay *r, const struct vj_frame *f, int fd)
 	}
 	hv_info("job %s: stream %u relayed here", r->job, c->id);
 	if (!forward_client(r, c))
-		client_gone(r, c);
+		c->gone = true;
 }

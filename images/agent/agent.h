@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "frame.h"
+#include "ioq.h"
 #include "paths.h"
 
 #define AG_PORT_NAME "org.vmjob.agent"
@@ -20,6 +21,9 @@
  * stop reading the port (lossless back-pressure) until the child drains it,
  * exits, or its stream ends. */
 #define AG_STDIN_CAP (1u << 20)
+/* Past this the agent stops reading the host altogether (a host that
+ * ignores FLOW; all streams stall, memory stays bounded). */
+#define AG_STDIN_HARD (4u * AG_STDIN_CAP)
 /* EXIT waits this long after the reap for stdout/stderr to reach EOF, so a
  * background process keeping them open cannot hold the stream forever. */
 #define AG_EXIT_GRACE_MS 2000
@@ -45,16 +49,6 @@ void port_lost(struct port *p, bool reopen);
 /* Send one frame; a failure marks the port lost (the data has nowhere to go). */
 int port_send(struct port *p, uint16_t type, uint32_t stream, const void *payload, size_t len);
 
-/* ---- ioq.c: a byte queue for a child's stdin ---- */
-struct ioq {
-	uint8_t *buf;
-	size_t off, len, cap; /* pending bytes are buf[off .. off+len) */
-};
-int ioq_push(struct ioq *q, const void *data, size_t n);
-/* Write what the fd takes without blocking: 0, or -1 if the fd refuses
- * (its reader is gone); callers only drop the queue then. */
-int ioq_flush(struct ioq *q, int fd);
-void ioq_free(struct ioq *q);
 
 /* ---- spawn.c: start one command with an identity, on pipes or a pty ---- */
 struct spawn_req {
@@ -84,6 +78,8 @@ struct session {
 	int in, out, err;      /* -1 once closed; pty: in == out */
 	struct ioq inq;
 	bool in_eof;           /* host sent STDIN EOF: close once the queue drains */
+	bool in_stopped;       /* we sent FLOW stop=1: the queue is over AG_STDIN_CAP */
+	bool out_paused;       /* the host sent FLOW stop=1: its client is not reading */
 	bool reaped;
 	int wstatus;
 	long long reaped_at;
@@ -136,11 +132,11 @@ int session_add(struct agent *ag, struct session *s, struct vj_err *err);
 /* Pump a session's fds after poll; revents per fd role. */
 void session_io(struct agent *ag, struct session *s, int fd, short revents);
 /* Queue host STDIN data for the child; n == 0 is EOF. */
-void session_stdin(struct session *s, const uint8_t *data, size_t n);
+void session_stdin(struct agent *ag, struct session *s, const uint8_t *data, size_t n);
 /* Send EXIT and drop sessions that are finished; returns the poll timeout
  * (ms, -1 = none) needed to honour AG_EXIT_GRACE_MS. */
 int session_finish_ready(struct agent *ag);
-/* true if some child's stdin queue is over AG_STDIN_CAP */
+/* true if some child's stdin queue is over AG_STDIN_HARD */
 bool session_backlogged(const struct agent *ag);
 
 /* ---- identity.c: the job owner's account in the guest ---- */

@@ -88,6 +88,16 @@ static void do_winsize(struct session *s, const struct vj_frame *f)
 	ioctl(s->out, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to the fg group */
 }
 
+/* The host's client of this command takes no more output for now: stop
+ * reading the command's stdout and stderr, so it blocks on a full pipe, and
+ * only it (the other commands' output goes on). */
+static void do_flow(struct session *s, const struct vj_frame *f)
+{
+	uint64_t stop;
+	if (vj_kv_get_u64(f->payload, f->len, "stop", 0, 1, false, &stop, NULL) == 0)
+		s->out_paused = stop == 1;
+}
+
 void dispatch_frame(struct agent *ag, const struct vj_frame *f)
 {
 	if (f->type == VJ_HELLO) {
@@ -106,7 +116,8 @@ void dispatch_frame(struct agent *ag, const struct vj_frame *f)
 	if (!s)
 		return;
 	switch (f->type) {
-	case VJ_STDIN: session_stdin(s, f->payload, f->len); break;
+	case VJ_STDIN: session_stdin(ag, s, f->payload, f->len); break;
+	case VJ_FLOW: do_flow(s, f); break;
 	case VJ_SIGNAL: do_signal(s, f); break;
 	case VJ_WINSIZE: do_winsize(s, f); break;
 	default: ag_log("stream %u: ignoring %s", f->stream, vj_type_name(f->type)); break;

@@ -180,7 +180,12 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ag.nsess; i++) {
 			struct session *s = ag.sess[i];
 			short in_ev = (s->in >= 0 && s->inq.len) ? POLLOUT : 0;
+			/* Paused by the host's FLOW: not polled at all, since a pipe's
+			 * hang-up would wake the loop for output it must not read. */
+			bool out_ok = !s->out_paused;
 			if (s->pty && s->out >= 0) {
+				if (!out_ok)
+					continue;
 				pfd[n] = (struct pollfd){.fd = s->out, .events = POLLIN | in_ev};
 				owner[n++] = s;
 				continue;
@@ -190,11 +195,11 @@ int main(int argc, char **argv)
 				pfd[n] = (struct pollfd){.fd = s->in, .events = in_ev};
 				owner[n++] = s;
 			}
-			if (s->out >= 0) {
+			if (s->out >= 0 && out_ok) {
 				pfd[n] = (struct pollfd){.fd = s->out, .events = POLLIN};
 				owner[n++] = s;
 			}
-			if (s->err >= 0) {
+			if (s->err >= 0 && out_ok) {
 				pfd[n] = (struct pollfd){.fd = s->err, .events = POLLIN};
 				owner[n++] = s;
 			}

@@ -41,7 +41,7 @@ int session_add(struct agent *ag, struct session *s, struct vj_err *err)
 bool session_backlogged(const struct agent *ag)
 {
 	for (size_t i = 0; i < ag->nsess; i++)
-		if (ag->sess[i]->inq.len > AG_STDIN_CAP)
+		if (ag->sess[i]->inq.len > AG_STDIN_HARD)
 			return true;
 	return false;
 }
@@ -53,9 +53,25 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* The child's stdin side is done (EOF delivered, or the child closed it). */
-static void close_input(struct session *s)
+/* Tell the host to stop (or go on) sending this command's stdin: per
+ * stream, so a command that does not read its input stalls no other. */
+static void input_flow(struct agent *ag, struct session *s, bool stop)
 {
+	if (s->in_stopped == stop)
+		return;
+	s->in_stopped = stop;
+	struct vj_kvbuf kv;
+	vj_kv_init(&kv);
+	vj_kv_add_u64(&kv, "stop", stop);
+	if (!kv.oom)
+		port_send(&ag->port, VJ_FLOW, s->stream, kv.data, kv.len);
+	vj_kv_free(&kv);
+}
+
+/* The child's stdin side is done (EOF delivered, or the child closed it). */
+static void close_input(struct agent *ag, struct session *s)
+{
+	input_flow(ag, s, false); /* what the host still sends is dropped */
 	ioq_free(&s->inq);
 	if (s->pty)
 		s->in = -1; /* shared with out: the master stays open for output */
@@ -91,9 +107,11 @@ void session_io(struct agent *ag, struct session *s, int fd, short revents)
 			int rc = ioq_flush(&s->inq, s->in);
 			/* EPIPE: the child closed its stdin; the rest is dropped. */
 			if (!s->pty && (rc < 0 || (s->in_eof && s->inq.len == 0)))
-				close_input(s);
+				close_input(ag, s);
+			else if (s->inq.len <= AG_STDIN_CAP / 4)
+				input_flow(ag, s, false);
 		} else if (!s->pty && (revents & (POLLERR | POLLHUP))) {
-			close_input(s);
+			close_input(ag, s);
 		}
 	}
 	if (fd == s->out && s->out >= 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
@@ -102,7 +120,7 @@ void session_io(struct agent *ag, struct session *s, int fd, short revents)
 		pump_output(ag, s, &s->err, VJ_STDERR);
 }
 
-void session_stdin(struct session *s, const uint8_t *data, size_t n)
+void session_stdin(struct agent *ag, struct session *s, const uint8_t *data, size_t n)
 {
 	if (s->in < 0)
 		return; /* input closed or the child is gone: like writing to a closed pipe */
@@ -111,13 +129,16 @@ void session_stdin(struct session *s, const uint8_t *data, size_t n)
 			return; /* a pty has no EOF to deliver (the user types ^D) */
 		s->in_eof = true;
 		if (s->inq.len == 0)
-			close_input(s);
+			close_input(ag, s);
 		return;
 	}
 	if (ioq_push(&s->inq, data, n) < 0) {
 		ag_log("stream %u: out of memory queueing stdin; dropping it", s->stream);
-		close_input(s);
+		close_input(ag, s);
+		return;
 	}
+	if (s->inq.len > AG_STDIN_CAP)
+		input_flow(ag, s, true);
 }
 
 static void session_free(struct session *s)
@@ -196,6 +217,10 @@ int session_finish_ready(struct agent *ag)
 			continue;
 		}
 		bool drained = s->out < 0 && s->err < 0;
+		/* The grace is for a background process holding the output open,
+		 * not for a client that reads slowly: its output is all sent. */
+		if (!drained && s->out_paused)
+			s->reaped_at = now;
 		long long left = s->reaped_at + AG_EXIT_GRACE_MS - now;
 		if (!drained && left > 0) {
 			if (timeout < 0 || left < timeout)

@@ -47,7 +47,7 @@ j=$(submit "$ALICE" --vm-image="$IMAGE" -o hold.out --wrap 'sleep 300')
 if wait_until 180 ready "$j"; then
 	feed() { for i in $(seq 1 20); do seq $((i * 1000)); sleep 0.3; done; }
 	want=$(feed | md5sum | cut -d' ' -f1)
-	feed | hvctl exec "$j" -- md5sum > stdin.out 2> stdin.err &
+	feed | hvctl exec -C / "$j" -- md5sum > stdin.out 2> stdin.err &
 	ex=$!
 	sleep 2
 	restart_hvd KILL

@@ -1,12 +1,12 @@
-/* Host->child stdin bytes waiting for the child to read them. The child's end
- * is non-blocking, so a child that never reads costs memory (capped by the
- * caller, see AG_STDIN_CAP) and never a stalled agent. */
+/* Bytes waiting for a slow reader (ioq.h). The fd is non-blocking, so a
+ * reader that never reads costs memory (capped by the caller) and never a
+ * stalled writer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "ioq.h"
 
 int ioq_push(struct ioq *q, const void *data, size_t n)
 {
