@@ -135,11 +135,16 @@ static long hvd_fill(struct relay *r)
 	do
 		n = recvmsg(r->hvd_fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1; /* the control buffer holds nothing then */
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
 			continue;
 		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int fds[4];
+		if (nfd > 4)
+			nfd = 4; /* u.buf holds no more */
 		memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
 		for (size_t i = 0; i < nfd; i++) {
 			if (r->nfdq < sizeof(r->fdq) / sizeof(r->fdq[0]))
